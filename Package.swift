@@ -1,0 +1,80 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "liaison",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "liaison", targets: ["liaison"]),
+        .executable(name: "liaison-loadtest", targets: ["liaison-loadtest"]),
+        .library(name: "LiaisonCore", targets: ["LiaisonCore"]),
+        .library(name: "LiaisonServer", targets: ["LiaisonServer"]),
+        .library(name: "LiaisonClient", targets: ["LiaisonClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // The C boundary: libwebsockets through pkg-config, plus a few inline shims.
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
+        ),
+        // The domain: protocol, policy, presence, rooms, MOD, calls, audit, persistence. No I/O to sockets.
+        .target(
+            name: "LiaisonCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The transport: libwebsockets server, sessions, outboxes, HTTP endpoints.
+        .target(
+            name: "LiaisonServer",
+            dependencies: [
+                "CLibWebSockets",
+                "LiaisonCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // A client of the wire protocol over libwebsockets' client API.
+        .target(
+            name: "LiaisonClient",
+            dependencies: ["CLibWebSockets"]
+        ),
+        .executableTarget(
+            name: "liaison",
+            dependencies: [
+                "LiaisonServer",
+                "LiaisonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "liaison-loadtest",
+            dependencies: [
+                "LiaisonClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "loadtest/Sources"
+        ),
+        .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
+        .testTarget(
+            name: "LiaisonServerTests",
+            dependencies: ["LiaisonServer", "LiaisonCore", "LiaisonClient"]
+        ),
+    ]
+)
