@@ -1,0 +1,87 @@
+# Liaison — build, run and test.
+#
+#   make run     install what is missing, build release, make dev certs, start the server
+#   make test    unit/integration tests (swift test) + end-to-end tests (pytest)
+#
+# Variables you can override: make run ARGS="--port 9000", make test PYTEST_ARGS="-k presence".
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# One thing at a time: swift build parallelises itself, and apt must finish before it.
+.NOTPARALLEL:
+
+# Debian packages the build and the tests need (later features append here).
+APT_PACKAGES ?= libwebsockets-dev libssl-dev pkg-config openssl
+
+PYTHON       ?= python3
+SWIFT        ?= swift
+VENV         := .venv
+REQUIREMENTS := Tests/e2e/requirements.txt
+RELEASE_BIN  := .build/release/liaison
+DEBUG_BIN    := .build/debug/liaison
+
+ARGS             ?=
+SWIFT_TEST_ARGS  ?=
+PYTEST_ARGS      ?=
+
+.PHONY: help deps build build-debug certs run venv test clean
+
+## help: list the targets
+help:
+	@echo "Liaison — make targets:"
+	@sed -n 's/^## \{0,1\}/  /p' $(MAKEFILE_LIST)
+
+## deps: apt-get install the missing system packages (APT_PACKAGES), python3-venv if needed
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { \
+	  echo "deps: '$(SWIFT)' not found: install the Swift 6.3 toolchain (swift.org) and put it on PATH" >&2; exit 1; }
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  [ "$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
+	done; \
+	if ! command -v $(PYTHON) >/dev/null 2>&1; then \
+	  missing="$$missing python3 python3-venv"; \
+	elif [ ! -x $(VENV)/bin/python ] && ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	  missing="$$missing python3-venv"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  echo "deps: installing$$missing"; \
+	  $$sudo apt-get update; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+## build: release build of the liaison executable (.build/release/liaison)
+build: deps
+	$(SWIFT) build -c release --product liaison
+
+## build-debug: debug build of every target, tests included (.build/debug/)
+build-debug: deps
+	$(SWIFT) build --build-tests
+
+## certs: make the dev CA and localhost server certificate in certs/ if missing
+certs:
+	@certs/make-dev-certs.sh
+
+## run: deps + release build + dev certs, then liaison serve (ws :8080, wss :8443, ./data); ARGS=... adds flags
+run: build certs
+	exec $(RELEASE_BIN) serve --tls-cert certs/server.crt --tls-key certs/server.key $(ARGS)
+
+## venv: .venv with the pinned e2e test requirements (reinstalled when requirements.txt changes)
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: $(REQUIREMENTS) | deps
+	@$(VENV)/bin/python -c '' >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
+	@touch $@
+
+## test: swift tests, then the end-to-end tests against the debug binary; fails on any failure
+test: build-debug venv certs
+	$(SWIFT) test --skip-build $(SWIFT_TEST_ARGS)
+	LIAISON_BIN="$(CURDIR)/$(DEBUG_BIN)" $(VENV)/bin/pytest -q $(PYTEST_ARGS) Tests/e2e
+
+## clean: remove build products and the venv (keeps certs/ and data/)
+clean:
+	rm -rf .build $(VENV) .pytest_cache
+	find Tests -name __pycache__ -type d -prune -exec rm -rf {} +
