@@ -1,0 +1,49 @@
+import Crypto
+import Foundation
+
+/// The line format of the audit file: `{…record…,"hash":"HEX"}`, where HEX is the SHA-256 of the line's
+/// bytes before `,"hash":"`, and each record names the previous record's hash in `prev`.
+enum AuditChain {
+    static let hashMarker = Array(#","hash":""#.utf8)
+
+    /// The full line (with newline) for `record`, and its hash.
+    static func line(for record: AuditRecord, encoder: JSONEncoder) throws -> (line: [UInt8], hash: String) {
+        var body = Array(try encoder.encode(record))
+        body.removeLast()  // the closing brace: the hash goes inside the object
+        let hash = hex(SHA256.hash(data: body))
+        body += hashMarker
+        body += Array(hash.utf8)
+        body += Array("\"}\n".utf8)
+        return (body, hash)
+    }
+
+    /// Splits a line (without newline) into the hashed prefix, the stated hash and the decoded record.
+    static func parse(_ line: some Collection<UInt8>, decoder: JSONDecoder) -> (record: AuditRecord, stated: String, actual: String)? {
+        let bytes = Array(line)
+        guard let marker = lastRange(of: hashMarker, in: bytes) else { return nil }
+        let prefix = bytes[..<marker.lowerBound]
+        let tail = bytes[marker.upperBound...]
+        guard tail.count == 64 + 2, tail.suffix(2).elementsEqual("\"}".utf8) else { return nil }
+        let stated = String(decoding: tail.prefix(64), as: UTF8.self)
+        guard let record = try? decoder.decode(AuditRecord.self, from: Data(prefix + [UInt8(ascii: "}")])) else {
+            return nil
+        }
+        return (record, stated, hex(SHA256.hash(data: prefix)))
+    }
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+        guard haystack.count >= needle.count else { return nil }
+        var start = haystack.count - needle.count
+        while start >= 0 {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) {
+                return start..<(start + needle.count)
+            }
+            start -= 1
+        }
+        return nil
+    }
+}

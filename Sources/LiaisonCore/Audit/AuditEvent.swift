@@ -1,0 +1,42 @@
+/// Something that happened, as a feature reports it to the audit trail.
+public struct AuditEvent: Sendable {
+    /// What happened, e.g. `session.start`, `presence.watch`, `user.put`.
+    public var action: String
+    public var tenant: String?
+    /// The user who acted, if any.
+    public var actor: String?
+    public var device: String?
+    /// `nil` when allowed; the error code when the request was refused.
+    public var refused: ErrorCode?
+    /// Action-specific facts (never message bodies, SDP or candidates).
+    public var detail: [String: String]
+
+    public init(
+        _ action: String, tenant: String? = nil, actor: String? = nil, device: String? = nil,
+        refused: ErrorCode? = nil, detail: [String: String] = [:]
+    ) {
+        self.action = action
+        self.tenant = tenant
+        self.actor = actor
+        self.device = device
+        self.refused = refused
+        self.detail = detail
+    }
+}
+
+/// One line of the audit file before its hash: what the hash covers.
+struct AuditRecord: Codable {
+    var seq: UInt64
+    var ts: Millis
+    var action: String
+    var tenant: String?
+    var actor: String?
+    var device: String?
+    var outcome: String
+    var code: String?
+    var detail: [String: String]?
+    /// The hash of the previous record (hex), or 64 zeros for the first.
+    var prev: String
+
+    static let genesis = String(repeating: "0", count: 64)
+}

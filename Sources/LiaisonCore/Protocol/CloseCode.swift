@@ -1,0 +1,9 @@
+/// WebSocket close codes the server uses.
+public enum CloseCode: UInt16, Sendable {
+    case goingAway = 1001
+    case invalidPayload = 1007
+    case messageTooBig = 1009
+    case slowConsumer = 4008
+    case unauthorized = 4401
+    case replaced = 4409
+}

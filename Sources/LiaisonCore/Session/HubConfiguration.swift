@@ -1,0 +1,15 @@
+/// The limits and timings of the domain. Durations are in seconds.
+public struct HubConfiguration: Sendable {
+    /// Close a connection that has not said `hello` within this time (4401).
+    public var helloTimeout: Double = 10
+    /// Ping interval announced in `hello`'s reply; the transport drops peers silent for twice this.
+    public var heartbeat: Double = 30
+    /// How long a user whose last device left stays as they were before going `offline`.
+    public var presenceGrace: Double = 10
+    /// Requests per second per connection; bursts up to twice this.
+    public var rateLimit: Double = 50
+    /// Role rules.
+    public var policy: Policy = .default
+
+    public init() {}
+}

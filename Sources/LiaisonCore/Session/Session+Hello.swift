@@ -1,0 +1,48 @@
+/// `hello`: authenticate, register the device, then sync what the user missed.
+extension Session {
+    struct HelloResult: Encodable, Sendable {
+        let user: String
+        let role: Role
+        let session: String
+        let heartbeat: Double
+    }
+
+    struct SyncedEvent: Encodable {
+        let type = "synced"
+    }
+
+    func handleHello(_ hello: Request.Hello, id: String) async {
+        let claims: TokenClaims
+        do {
+            claims = try await hub.verifier.verify(hello.token)
+        } catch {
+            refuse(id: id, type: "hello", error)
+            end(closing: .unauthorized, reason: "unauthorized")
+            return
+        }
+        guard !hello.device.isEmpty, hello.device.count <= 128 else {
+            refuse(id: id, type: "hello", ProtocolError(.badRequest, "field 'device' must be 1 to 128 characters"))
+            return
+        }
+        let caller = Caller(record: claims.record, device: hello.device)
+        do {
+            try hub.directory.put(caller.record)
+        } catch {
+            refuse(id: id, type: "hello", ProtocolError(.internal, "the user directory could not be written"))
+            return
+        }
+        activate(caller)
+        if let replaced = hub.registry.register(self, user: caller.key, device: caller.device) {
+            hub.transport.close(replaced.peer, code: .replaced, reason: "replaced by a new connection of this device")
+        }
+        await hub.presence.connect(caller.key, device: caller.device, session: self.id)
+        Instruments.sessionsStarted.increment()
+        hub.audit.record(AuditEvent(
+            "session.start", tenant: caller.record.tenant, actor: caller.record.user, device: caller.device,
+            detail: ["session": self.id.description, "role": caller.role.rawValue, "client": hello.client ?? ""]))
+        reply(FrameEncoder.ok(id: id, HelloResult(
+            user: caller.record.user, role: caller.role, session: self.id.description,
+            heartbeat: hub.configuration.heartbeat)))
+        reply(FrameEncoder.event(SyncedEvent()))
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Synchronization
+
+/// One connection's session: it authenticates with `hello`, then handles requests strictly in arrival order.
+///
+/// Inputs go into a mailbox; a task drains it only while it is non-empty, so an idle connection costs no
+/// task, and replies keep the order of requests. Everything below `mailbox` is touched only by that one
+/// drain at a time (each hand-over passes through the mailbox's lock).
+public final class Session: @unchecked Sendable {
+    public let id = SessionID.next()
+    public let peer: any Peer
+    let hub: Hub
+
+    enum Input {
+        case text(Data)
+        case binary
+        case helloTimeout
+        case closed
+    }
+
+    private struct Mailbox {
+        var inputs: [Input] = []
+        var draining = false
+    }
+
+    private let mailbox = Mutex(Mailbox())
+
+    enum Phase {
+        case awaitingHello
+        case active(Caller)
+        case ended
+    }
+
+    private(set) var phase: Phase = .awaitingHello
+    private var limiter: RateLimiter
+    private var helloTimer: Task<Void, Never>?
+
+    init(hub: Hub, peer: any Peer) {
+        self.hub = hub
+        self.peer = peer
+        let rate = hub.configuration.rateLimit
+        limiter = RateLimiter(rate: rate, burst: rate * 2)
+    }
+
+    /// Arms the hello timeout. Called once, before any input.
+    func start() {
+        let timeout = Duration.milliseconds(Int64(hub.configuration.helloTimeout * 1000))
+        helloTimer = Task { [weak self] in
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            self?.enqueue(.helloTimeout)
+        }
+    }
+
+    // MARK: Transport inputs
+
+    /// A complete text message arrived.
+    public func receive(text: Data) { enqueue(.text(text)) }
+
+    /// A binary message arrived (the protocol has none).
+    public func receiveBinary() { enqueue(.binary) }
+
+    /// The connection is gone.
+    public func disconnected() { enqueue(.closed) }
+
+    private func enqueue(_ input: Input) {
+        let startDrain = mailbox.withLock { mailbox in
+            mailbox.inputs.append(input)
+            guard !mailbox.draining else { return false }
+            mailbox.draining = true
+            return true
+        }
+        if startDrain { Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = mailbox.withLock { mailbox in
+                let batch = mailbox.inputs
+                mailbox.inputs.removeAll(keepingCapacity: false)
+                if batch.isEmpty { mailbox.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            for input in batch { await process(input) }
+        }
+    }
+
+    // MARK: Processing
+
+    private func process(_ input: Input) async {
+        switch (input, phase) {
+        case (.closed, _):
+            await sessionEnded()
+        case (_, .ended):
+            return
+        case (.text(let data), _):
+            switch RequestDecoder.decode(data) {
+            case .invalid(let id, let error):
+                guard admit(id: id) else { return }
+                refuse(id: id, type: nil, error)
+            case .request(let id, let type, let request):
+                guard admit(id: id) else { return }
+                await handle(request, id: id, type: type)
+            }
+        case (.binary, _):
+            guard admit(id: nil) else { return }
+            refuse(id: nil, type: nil, ProtocolError(.badRequest, "binary frames are not part of the protocol: send JSON in text frames"))
+        case (.helloTimeout, .awaitingHello):
+            hub.audit.record(AuditEvent("session.hello_timeout", refused: .unauthorized))
+            end(closing: .unauthorized, reason: "no hello in time")
+        case (.helloTimeout, _):
+            return
+        }
+    }
+
+    /// Applies the rate limit; answers `rate_limited` when over it.
+    private func admit(id: String?) -> Bool {
+        guard !limiter.allow() else { return true }
+        refuse(id: id, type: nil, ProtocolError(.rateLimited, "too many requests: at most \(hub.configuration.rateLimit) per second"))
+        return false
+    }
+
+    private func handle(_ request: Request, id: String, type: String) async {
+        switch phase {
+        case .awaitingHello:
+            guard case .hello(let hello) = request else {
+                refuse(id: id, type: type, ProtocolError(.unauthorized, "the first request must be hello"))
+                end(closing: .unauthorized, reason: "hello required")
+                return
+            }
+            await handleHello(hello, id: id)
+        case .active(let caller):
+            do {
+                let result = try await handle(request, caller: caller)
+                reply(FrameEncoder.ok(id: id, result))
+            } catch {
+                refuse(id: id, type: type, error, caller: caller)
+            }
+        case .ended:
+            return
+        }
+    }
+
+    /// Routes a request of an authenticated session to its feature.
+    private func handle(_ request: Request, caller: Caller) async throws(ProtocolError) -> any Encodable & Sendable {
+        switch request {
+        case .hello:
+            throw ProtocolError(.badRequest, "this session has already said hello")
+        case .presenceSet(let params):
+            return await presenceSet(params, caller: caller)
+        case .presenceWatch(let params):
+            return try await presenceWatch(params, caller: caller)
+        case .presenceUnwatch(let params):
+            return try await presenceUnwatch(params, caller: caller)
+        case .userPut(let params):
+            return try userPut(params, caller: caller)
+        }
+    }
+
+    // MARK: Replies
+
+    func reply(_ frame: OutboundFrame) {
+        hub.transport.send(frame, to: peer)
+    }
+
+    /// Answers with an error, and audits the refusal.
+    func refuse(id: String?, type: String?, _ error: ProtocolError, caller: Caller? = nil) {
+        Instruments.error(error.code)
+        var detail = ["message": error.message]
+        if let type { detail["request"] = type }
+        hub.audit.record(AuditEvent(
+            "request.refused", tenant: caller?.record.tenant, actor: caller?.record.user, device: caller?.device,
+            refused: error.code, detail: detail))
+        reply(FrameEncoder.error(id: id, error))
+    }
+
+    /// Stops handling input and closes the connection with `code`.
+    func end(closing code: CloseCode, reason: String) {
+        helloTimer?.cancel()
+        phase = .ended
+        hub.transport.close(peer, code: code, reason: reason)
+    }
+
+    /// Becomes the active session of `caller`.
+    func activate(_ caller: Caller) {
+        helloTimer?.cancel()
+        helloTimer = nil
+        phase = .active(caller)
+    }
+
+    private func sessionEnded() async {
+        helloTimer?.cancel()
+        let previous = phase
+        phase = .ended
+        guard case .active(let caller) = previous else { return }
+        hub.registry.unregister(self, user: caller.key, device: caller.device)
+        await hub.presence.disconnect(caller.key, device: caller.device, session: id)
+        hub.audit.record(AuditEvent(
+            "session.end", tenant: caller.record.tenant, actor: caller.record.user, device: caller.device,
+            detail: ["session": id.description]))
+    }
+}
+
+/// The authenticated user and device behind a session.
+public struct Caller: Sendable {
+    public let record: UserRecord
+    public let device: String
+    public var key: UserKey { record.key }
+    public var role: Role { record.role }
+}

@@ -1,0 +1,17 @@
+/// A connected client as the transport knows it; the domain only passes it back to the transport.
+public protocol Peer: AnyObject, Sendable {}
+
+/// How the domain reaches clients. Implementations queue and return at once; they never block.
+public protocol Transport: Sendable {
+    /// Queues one frame for every peer in `peers` (one shared buffer, written to each in turn).
+    func send(_ frame: OutboundFrame, to peers: [any Peer])
+
+    /// Closes `peer`'s connection with `code` after what is already queued for it.
+    func close(_ peer: any Peer, code: CloseCode, reason: String)
+}
+
+extension Transport {
+    public func send(_ frame: OutboundFrame, to peer: any Peer) {
+        send(frame, to: [peer])
+    }
+}

@@ -1,0 +1,12 @@
+import Metrics
+
+/// The domain's metrics, reported through swift-metrics (the server exports them to Prometheus).
+public enum Instruments {
+    public static let presenceEvents = Counter(label: "liaison_presence_events_total")
+    public static let sessionsStarted = Counter(label: "liaison_sessions_started_total")
+
+    /// Error replies, by code.
+    public static func error(_ code: ErrorCode) {
+        Counter(label: "liaison_errors_total", dimensions: [("code", code.rawValue)]).increment()
+    }
+}

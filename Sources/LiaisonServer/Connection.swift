@@ -1,0 +1,57 @@
+import LiaisonCore
+
+/// One WebSocket connection as the transport holds it.
+///
+/// All stored properties but `session` are touched only on the libwebsockets service thread;
+/// other threads reach a connection only through `OutboundQueue`.
+final class Connection: Peer, @unchecked Sendable {
+    /// The lws handle; valid until `closed`.
+    let wsi: OpaquePointer
+    /// The domain session; set right after creation, before any input.
+    var session: Session!
+
+    /// Frames waiting for the socket, oldest first, from `outboxHead` on.
+    private var outbox: [OutboundFrame] = []
+    private var outboxHead = 0
+    private(set) var outboxBytes = 0
+
+    /// A close to perform once the outbox is written.
+    var pendingClose: (code: CloseCode, reason: String)?
+    /// The socket is gone; nothing more is written.
+    var closed = false
+
+    /// A message arriving in fragments, until its final one.
+    var partialMessage: [UInt8] = []
+    var partialIsBinary = false
+
+    init(wsi: OpaquePointer) {
+        self.wsi = wsi
+    }
+
+    var hasOutput: Bool { outboxHead < outbox.count || pendingClose != nil }
+
+    func enqueue(_ frame: OutboundFrame) {
+        outbox.append(frame)
+        outboxBytes += frame.count
+    }
+
+    /// The next frame to write, removed from the outbox.
+    func dequeue() -> OutboundFrame? {
+        guard outboxHead < outbox.count else { return nil }
+        let frame = outbox[outboxHead]
+        outboxHead += 1
+        outboxBytes -= frame.count
+        if outboxHead == outbox.count {
+            outbox.removeAll(keepingCapacity: false)
+            outboxHead = 0
+        }
+        return frame
+    }
+
+    /// Drops whatever is queued (a slow consumer being closed).
+    func discardOutbox() {
+        outbox.removeAll()
+        outboxHead = 0
+        outboxBytes = 0
+    }
+}

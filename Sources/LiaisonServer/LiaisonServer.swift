@@ -1,0 +1,50 @@
+import Foundation
+import LiaisonCore
+import Logging
+import Prometheus
+
+/// A Liaison server: the domain hub behind a libwebsockets transport.
+public final class LiaisonServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let hub: Hub
+    private let transport: WebSocketServer
+
+    /// Opens the data directory and binds the listeners.
+    /// - Parameter metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
+    public init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws {
+        self.configuration = configuration
+        let queue = OutboundQueue()
+        let verifier = try await TokenVerifier(secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM)
+        hub = try Hub(
+            configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
+            verifier: verifier, transport: queue)
+        let started = ContinuousClock.now
+        let box = ConnectionCountBox()
+        let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() })
+        transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
+        box.server = transport
+        try transport.start()
+    }
+
+    /// Whether the wss listener is on.
+    public var tlsEnabled: Bool { configuration.tlsPort > 0 && configuration.tlsCertificate != nil }
+
+    /// Serves until `stop()`; then flushes durable state.
+    public func run() async {
+        await transport.run()
+        // Let sessions closed by the shutdown record their end before the final flush.
+        try? await Task.sleep(for: .milliseconds(100))
+        hub.flush()
+    }
+
+    /// Begins a graceful shutdown: clients get 1001, `run()` returns once they are gone.
+    public func stop() {
+        transport.stop()
+    }
+}
+
+/// Lets `/healthz` read the live connection count of the transport created after it.
+private final class ConnectionCountBox: @unchecked Sendable {
+    weak var server: WebSocketServer?
+    func count() -> Int { server?.liveConnections.load(ordering: .relaxed) ?? 0 }
+}

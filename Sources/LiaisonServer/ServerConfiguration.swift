@@ -1,0 +1,27 @@
+import Foundation
+import LiaisonCore
+
+/// Everything `liaison serve` can be told. Durations are in seconds.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// The wss listener; 0 turns it off.
+    public var tlsPort = 8443
+    public var tlsCertificate: String?
+    public var tlsPrivateKey: String?
+    public var dataDirectory = URL(fileURLWithPath: "data")
+    public var jwtSecret: String
+    /// PEM of an RSA or EC public key for RS256/ES256 tokens.
+    public var jwtPublicKeyPEM: String?
+    /// Largest inbound message; larger ones close the connection with 1009.
+    public var maxFrameBytes = 65536
+    /// Bytes queued for one connection before it is closed as a slow consumer (4008).
+    public var outboxLimitBytes = 4 * 1024 * 1024
+    /// Grace for clients to close after the server's 1001 at shutdown.
+    public var shutdownGrace: Double = 2
+    public var hub = HubConfiguration()
+
+    public init(jwtSecret: String) {
+        self.jwtSecret = jwtSecret
+    }
+}

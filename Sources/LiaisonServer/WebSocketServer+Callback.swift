@@ -1,0 +1,216 @@
+import CLibWebSockets
+import Foundation
+import LiaisonCore
+
+/// The protocol callback libwebsockets calls on the service thread: it finds the server through the
+/// context's user pointer and each connection through its per-session slot (a retained pointer).
+func webSocketServerCallback(
+    wsi: OpaquePointer?, reason: lws_callback_reasons, slot: UnsafeMutableRawPointer?,
+    input: UnsafeMutableRawPointer?, length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else { return 0 }
+    let server = Unmanaged<WebSocketServer>.fromOpaque(owner).takeUnretainedValue()
+    return server.handle(wsi: wsi, reason: reason, slot: slot, input: input, length: length)
+}
+
+extension WebSocketServer {
+    func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, slot: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_ESTABLISHED:
+            established(wsi, slot: slot)
+        case LWS_CALLBACK_RECEIVE:
+            guard let connection = connection(in: slot) else { return -1 }
+            return receive(connection, UnsafeRawBufferPointer(start: input, count: length))
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let connection = connection(in: slot) else { return -1 }
+            return writeable(connection)
+        case LWS_CALLBACK_CLOSED:
+            closed(slot: slot)
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            drainQueue()
+        case LWS_CALLBACK_HTTP:
+            let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
+            return serveHTTP(wsi, path: path, slot: slot)
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return writeHTTPBody(wsi, slot: slot)
+        case LWS_CALLBACK_CLOSED_HTTP:
+            releaseHTTPBody(slot: slot)
+        default:
+            return lws_callback_http_dummy(wsi, reason, slot, input, length)
+        }
+        return 0
+    }
+
+    // MARK: WebSocket connections
+
+    private func connection(in slot: UnsafeMutableRawPointer?) -> Connection? {
+        guard let pointer = slot?.load(as: UnsafeMutableRawPointer?.self) else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? Connection
+    }
+
+    private func established(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) {
+        guard let slot else { return }
+        let connection = Connection(wsi: wsi)
+        slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
+        connections[ObjectIdentifier(connection)] = connection
+        ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
+        connection.session = hub.openSession(peer: connection)
+        if closingAll { requestClose(connection, .goingAway, "server shutting down") }
+    }
+
+    private func receive(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        let wsi = connection.wsi
+        if connection.partialMessage.isEmpty { connection.partialIsBinary = lws_frame_is_binary(wsi) != 0 }
+        let total = connection.partialMessage.count + bytes.count + Int(lws_remaining_packet_payload(wsi))
+        guard total <= configuration.maxFrameBytes else {
+            ServerMetrics.oversizeFrames.increment()
+            var reason = Array("message larger than \(configuration.maxFrameBytes) bytes".utf8)
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
+            return -1
+        }
+        let final = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+        guard final else {
+            connection.partialMessage.append(contentsOf: bytes)
+            return 0
+        }
+        let message: Data
+        if connection.partialMessage.isEmpty {
+            message = Data(bytes)
+        } else {
+            connection.partialMessage.append(contentsOf: bytes)
+            message = Data(connection.partialMessage)
+            connection.partialMessage = []
+        }
+        ServerMetrics.framesIn.increment()
+        if connection.partialIsBinary {
+            connection.session.receiveBinary()
+        } else {
+            connection.session.receive(text: message)
+        }
+        return 0
+    }
+
+    private func writeable(_ connection: Connection) -> Int32 {
+        if let frame = connection.dequeue() {
+            adjustOutboxTotal(-frame.count)
+            let written = lws_write(
+                connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT)
+            guard written >= frame.count else { return -1 }
+            ServerMetrics.framesOut.increment()
+            if connection.hasOutput { lws_callback_on_writable(connection.wsi) }
+            return 0
+        }
+        if let close = connection.pendingClose {
+            var reason = Array(close.reason.utf8.prefix(120))
+            lws_close_reason(connection.wsi, lws_close_status(rawValue: UInt32(close.code.rawValue)), &reason, reason.count)
+            return -1
+        }
+        return 0
+    }
+
+    private func closed(slot: UnsafeMutableRawPointer?) {
+        guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
+        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+        guard let connection = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? Connection else {
+            return
+        }
+        connection.closed = true
+        adjustOutboxTotal(-connection.outboxBytes)
+        connection.discardOutbox()
+        connections[ObjectIdentifier(connection)] = nil
+        ServerMetrics.connections.record(liveConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
+        connection.session.disconnected()
+    }
+
+    // MARK: Frames from other threads
+
+    /// Moves queued commands into outboxes and asks lws for write callbacks.
+    private func drainQueue() {
+        for command in queue.takeAll() {
+            switch command {
+            case .send(let frame, let targets):
+                for connection in targets where !connection.closed && connection.pendingClose == nil {
+                    connection.enqueue(frame)
+                    adjustOutboxTotal(frame.count)
+                    if connection.outboxBytes > configuration.outboxLimitBytes {
+                        ServerMetrics.slowConsumers.increment()
+                        adjustOutboxTotal(-connection.outboxBytes)
+                        connection.discardOutbox()
+                        requestClose(connection, .slowConsumer, "slow consumer")
+                    } else {
+                        lws_callback_on_writable(connection.wsi)
+                    }
+                }
+            case .close(let connection, let code, let reason):
+                requestClose(connection, code, reason)
+            }
+        }
+        if isStopping && !closingAll {
+            closingAll = true
+            for connection in connections.values { requestClose(connection, .goingAway, "server shutting down") }
+        }
+    }
+
+    /// Closes `connection` with `code` once its outbox is written; kills it if that takes too long.
+    private func requestClose(_ connection: Connection, _ code: CloseCode, _ reason: String) {
+        guard !connection.closed, connection.pendingClose == nil else { return }
+        connection.pendingClose = (code, reason)
+        lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, 3)
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    private func adjustOutboxTotal(_ delta: Int) {
+        guard delta != 0 else { return }
+        outboxTotal += delta
+        ServerMetrics.outboxBytes.record(outboxTotal)
+    }
+
+    // MARK: HTTP
+
+    private final class PendingBody {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+    }
+
+    private func serveHTTP(_ wsi: OpaquePointer, path: String, slot: UnsafeMutableRawPointer?) -> Int32 {
+        guard let slot else { return -1 }
+        let response = http.respond(to: path)
+        var headers = [UInt8](repeating: 0, count: Int(lwss_pre()) + 1024)
+        let status = headers.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            let start = buffer.baseAddress! + Int(lwss_pre())
+            let end = buffer.baseAddress! + buffer.count
+            var position: UnsafeMutablePointer<UInt8>? = start
+            guard lws_add_http_common_headers(
+                wsi, response.status, response.contentType, lws_filepos_t(response.body.count), &position, end) == 0,
+                lws_finalize_write_http_header(wsi, start, &position, end) == 0
+            else { return -1 }
+            return 0
+        }
+        guard status == 0 else { return -1 }
+        slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(PendingBody(response.body)).toOpaque(), as: UnsafeMutableRawPointer?.self)
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    private func writeHTTPBody(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) -> Int32 {
+        guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+        guard let body = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? PendingBody else { return -1 }
+        var buffer = [UInt8](repeating: 0, count: Int(lwss_pre()) + body.bytes.count)
+        buffer.replaceSubrange(Int(lwss_pre())..., with: body.bytes)
+        let written = buffer.withUnsafeMutableBufferPointer { buffer in
+            lws_write(wsi, buffer.baseAddress! + Int(lwss_pre()), body.bytes.count, LWS_WRITE_HTTP_FINAL)
+        }
+        guard written >= body.bytes.count else { return -1 }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    private func releaseHTTPBody(slot: UnsafeMutableRawPointer?) {
+        guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
+        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+        Unmanaged<AnyObject>.fromOpaque(pointer).release()
+    }
+}

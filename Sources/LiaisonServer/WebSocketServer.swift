@@ -1,0 +1,153 @@
+import CLibWebSockets
+import Foundation
+import LiaisonCore
+import Logging
+import Synchronization
+
+/// The libwebsockets server: one context, a ws and an optional wss vhost, one service thread.
+///
+/// This file and `WebSocketServer+Callback.swift` are the server's whole C boundary. Every stored
+/// property below `lws-thread state` is touched only on the service thread.
+final class WebSocketServer: @unchecked Sendable {
+    let configuration: ServerConfiguration
+    let queue: OutboundQueue
+    let http: HTTPEndpoints
+    let hub: Hub
+    let logger = Logger(label: "liaison.transport")
+
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    let liveConnections = Atomic<Int>(0)
+
+    // lws-thread state
+    var context: OpaquePointer?
+    var connections: [ObjectIdentifier: Connection] = [:]
+    var closingAll = false
+    var outboxTotal = 0
+
+    // C memory that outlives the context.
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
+    private var cStrings: [UnsafeMutablePointer<CChar>] = []
+
+    init(configuration: ServerConfiguration, queue: OutboundQueue, hub: Hub, http: HTTPEndpoints) {
+        self.configuration = configuration
+        self.queue = queue
+        self.hub = hub
+        self.http = http
+        protocols = .allocate(capacity: 2)
+        retryPolicy = .allocate(capacity: 1)
+        precondition(lwss_pre() <= OutboundFrame.headroom, "OutboundFrame.headroom is smaller than LWS_PRE")
+    }
+
+    deinit {
+        protocols.deallocate()
+        retryPolicy.deallocate()
+        cStrings.forEach { free($0) }
+    }
+
+    /// Creates the context and listeners; throws if a port cannot be bound.
+    func start() throws {
+        lws_set_log_level(lwss_log_errors_and_warnings(), nil)
+        let heartbeat = UInt16(clamping: max(1, Int(configuration.hub.heartbeat.rounded(.up))))
+        retryPolicy.initialize(to: lws_retry_bo_t())
+        retryPolicy.pointee.secs_since_valid_ping = heartbeat
+        retryPolicy.pointee.secs_since_valid_hangup = heartbeat &* 2
+
+        protocols.initialize(to: lws_protocols())
+        protocols.pointee.name = UnsafePointer(cString("liaison.v1"))
+        protocols.pointee.callback = webSocketServerCallback
+        protocols.pointee.per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
+        protocols.pointee.rx_buffer_size = 4096
+        (protocols + 1).initialize(to: lws_protocols())
+
+        let tls = configuration.tlsPort > 0 && configuration.tlsCertificate != nil
+        var info = lws_context_creation_info()
+        info.options = lwss_option_explicit_vhosts() | (tls ? lwss_option_ssl_global_init() : 0)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        guard let context = lws_create_context(&info) else { throw ServerError.contextCreation }
+        self.context = context
+        let handle = ContextHandle(pointer: context)
+        queue.setWake { lws_cancel_service(handle.pointer) }
+
+        try createVhost(name: "ws", port: configuration.port, tls: false)
+        if tls { try createVhost(name: "wss", port: configuration.tlsPort, tls: true) }
+    }
+
+    private func createVhost(name: String, port: Int, tls: Bool) throws {
+        var info = lws_context_creation_info()
+        info.vhost_name = UnsafePointer(cString(name))
+        info.port = Int32(port)
+        info.iface = UnsafePointer(cString(configuration.host))
+        info.protocols = UnsafePointer(protocols)
+        info.options = lwss_option_validate_utf8()
+        info.retry_and_idle_policy = UnsafePointer(retryPolicy)
+        if tls {
+            info.ssl_cert_filepath = UnsafePointer(cString(configuration.tlsCertificate ?? ""))
+            info.ssl_private_key_filepath = UnsafePointer(cString(configuration.tlsPrivateKey ?? ""))
+        }
+        guard lws_create_vhost(context, &info) != nil else {
+            throw ServerError.listen(name: name, host: configuration.host, port: port)
+        }
+    }
+
+    private func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
+        let pointer = strdup(string)!
+        cStrings.append(pointer)
+        return pointer
+    }
+
+    /// Runs the service loop on a dedicated thread until `stop()` has closed every connection.
+    func run() async {
+        await withCheckedContinuation { continuation in
+            finished.withLock { $0 = continuation }
+            let thread = Thread { [self] in
+                serviceLoop()
+                finished.withLock { $0.take() }?.resume()
+            }
+            thread.name = "lws-service"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private func serviceLoop() {
+        var deadline: ContinuousClock.Instant?
+        while lws_service(context, 0) >= 0 {
+            guard stopping.load(ordering: .acquiring) else { continue }
+            let now = ContinuousClock.now
+            if deadline == nil { deadline = now + .milliseconds(Int64(configuration.shutdownGrace * 1000)) }
+            if connections.isEmpty || now >= deadline! { break }
+        }
+        lws_context_destroy(context)
+        context = nil
+    }
+
+    /// Starts a graceful stop: every client is closed with 1001, then the loop ends.
+    func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.interrupt()
+        // Wake the loop again once the grace has passed, in case no client answers.
+        let grace = configuration.shutdownGrace
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace + 0.05) { [queue] in queue.interrupt() }
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+}
+
+/// The context pointer, for the one call other threads may make on it: `lws_cancel_service`.
+struct ContextHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+enum ServerError: Error, CustomStringConvertible {
+    case contextCreation
+    case listen(name: String, host: String, port: Int)
+
+    var description: String {
+        switch self {
+        case .contextCreation: "libwebsockets could not create its context"
+        case .listen(let name, let host, let port): "the \(name) listener could not bind \(host):\(port)"
+        }
+    }
+}

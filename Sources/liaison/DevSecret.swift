@@ -1,0 +1,21 @@
+import Crypto
+import Foundation
+
+/// The HS256 secret used when none is configured: random, created once, kept in the data directory.
+enum DevSecret {
+    static let fileName = "dev-secret"
+
+    static func load(in directory: URL) throws -> String {
+        let url = directory.appendingPathComponent(fileName)
+        if let existing = try? String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           !existing.isEmpty {
+            return existing
+        }
+        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { bytes in
+            bytes.map { String(format: "%02x", $0) }.joined()
+        }
+        try Data((secret + "\n").utf8).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        return secret
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LiaisonCore
+import LiaisonServer
+import Logging
+import Metrics
+import Prometheus
+
+/// `liaison serve`: runs the server until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server. Every flag can also be set as LIAISON_<FLAG>, e.g. LIAISON_TLS_PORT.")
+
+    @Option(help: "Address to listen on (LIAISON_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "ws port (LIAISON_PORT; default 8080).") var port: Int?
+    @Option(help: "wss port, 0 = off (LIAISON_TLS_PORT; default 8443, on when a certificate is given).") var tlsPort: Int?
+    @Option(help: "TLS certificate chain, PEM (LIAISON_TLS_CERT).") var tlsCert: String?
+    @Option(help: "TLS private key, PEM (LIAISON_TLS_KEY).") var tlsKey: String?
+    @Option(help: "Data directory (LIAISON_DATA_DIR; default ./data).") var dataDir: String?
+    @Option(help: "HS256 secret for access tokens (LIAISON_JWT_SECRET; default: a dev secret kept in the data dir).") var jwtSecret: String?
+    @Option(help: "PEM public key for RS256/ES256 tokens (LIAISON_JWT_PUBLIC_KEY).") var jwtPublicKey: String?
+    @Option(help: "Largest inbound message in bytes (LIAISON_MAX_FRAME_BYTES; default 65536).") var maxFrameBytes: Int?
+    @Option(help: "Seconds a new connection has to say hello (LIAISON_HELLO_TIMEOUT; default 10).") var helloTimeout: Double?
+    @Option(help: "Ping interval in seconds; silent peers go after twice this (LIAISON_HEARTBEAT; default 30).") var heartbeat: Double?
+    @Option(help: "Seconds before a user whose devices all left is shown offline (LIAISON_PRESENCE_GRACE; default 10).") var presenceGrace: Double?
+    @Option(help: "Requests per second per connection, burst twice this (LIAISON_RATE_LIMIT; default 50).") var rateLimit: Double?
+    @Option(help: "Bytes queued to one connection before it is closed as a slow consumer (LIAISON_OUTBOX_LIMIT_BYTES; default 4194304).") var outboxLimitBytes: Int?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+
+        let configuration = try resolveConfiguration()
+        let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
+        printBanner(configuration)
+
+        let signals = [SIGTERM, SIGINT].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { server.stop() }
+            source.resume()
+            return source
+        }
+        await server.run()
+        signals.forEach { $0.cancel() }
+        print("liaison: stopped")
+    }
+
+    private struct Resolved {
+        var server: ServerConfiguration
+        var devSecret: Bool
+    }
+
+    private func resolveConfiguration() throws -> Resolved {
+        let dataDirectory = URL(fileURLWithPath: try Environment.resolve(dataDir, "data-dir", "data") { $0 })
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let secretFlag = jwtSecret ?? Environment.value(for: "jwt-secret")
+        let secret = try secretFlag ?? DevSecret.load(in: dataDirectory)
+
+        var server = ServerConfiguration(jwtSecret: secret)
+        server.dataDirectory = dataDirectory
+        server.host = try Environment.resolve(host, "host", "127.0.0.1") { $0 }
+        server.port = try Environment.resolve(port, "port", 8080) { Int($0) }
+        server.tlsCertificate = try Environment.resolve(tlsCert, "tls-cert", nil) { $0 }
+        server.tlsPrivateKey = try Environment.resolve(tlsKey, "tls-key", nil) { $0 }
+        server.tlsPort = try Environment.resolve(tlsPort, "tls-port", 8443) { Int($0) }
+        if let path = try Environment.resolve(jwtPublicKey, "jwt-public-key", nil, parse: { $0 }) {
+            server.jwtPublicKeyPEM = try String(contentsOfFile: path, encoding: .utf8)
+        }
+        server.maxFrameBytes = try Environment.resolve(maxFrameBytes, "max-frame-bytes", 65536) { Int($0) }
+        server.outboxLimitBytes = try Environment.resolve(outboxLimitBytes, "outbox-limit-bytes", 4 << 20) { Int($0) }
+        server.hub.helloTimeout = try Environment.resolve(helloTimeout, "hello-timeout", 10) { Double($0) }
+        server.hub.heartbeat = try Environment.resolve(heartbeat, "heartbeat", 30) { Double($0) }
+        server.hub.presenceGrace = try Environment.resolve(presenceGrace, "presence-grace", 10) { Double($0) }
+        server.hub.rateLimit = try Environment.resolve(rateLimit, "rate-limit", 50) { Double($0) }
+
+        guard (server.tlsCertificate == nil) == (server.tlsPrivateKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard server.maxFrameBytes > 0, server.outboxLimitBytes > 0 else {
+            throw ValidationError("--max-frame-bytes and --outbox-limit-bytes must be positive")
+        }
+        for (name, value) in [("hello-timeout", server.hub.helloTimeout), ("heartbeat", server.hub.heartbeat),
+                              ("presence-grace", server.hub.presenceGrace), ("rate-limit", server.hub.rateLimit)]
+        where !(value > 0) {
+            throw ValidationError("--\(name) must be a positive number of seconds")
+        }
+        return Resolved(server: server, devSecret: secretFlag == nil)
+    }
+
+    private func printBanner(_ configuration: Resolved) {
+        let server = configuration.server
+        var lines = ["liaison: serving"]
+        lines.append("  ws   ws://\(server.host):\(server.port)/ws")
+        if server.tlsPort > 0, server.tlsCertificate != nil {
+            lines.append("  wss  wss://\(server.host):\(server.tlsPort)/ws")
+        } else {
+            lines.append("  wss  off (give --tls-cert and --tls-key to turn it on)")
+        }
+        lines.append("  http http://\(server.host):\(server.port)/healthz  /metrics")
+        lines.append("  data \(server.dataDirectory.path)")
+        let secretNote = configuration.devSecret
+            ? "dev secret from \(server.dataDirectory.appendingPathComponent(DevSecret.fileName).path)" : "the configured secret"
+        lines.append("  mint a token (\(secretNote)):")
+        lines.append("    liaison token --secret '\(configuration.devSecret ? server.jwtSecret : "<secret>")' --sub alice --role msl --tenant acme --name Alice")
+        print(lines.joined(separator: "\n"))
+        fflush(nil)
+    }
+}
