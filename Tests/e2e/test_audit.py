@@ -41,6 +41,15 @@ def _verify(path):
     return run_cli("audit", "verify", str(path))
 
 
+async def _control_copy_verifies(lines, tmp_path):
+    """An untouched copy at a path like the tampered one verifies: a non-zero
+    exit on the tampered copy is then about the tampering, not the path."""
+    control = tmp_path / "control.log"
+    control.write_bytes(b"".join(lines))
+    p = await asyncio.to_thread(_verify, control)
+    assert p.returncode == 0, f"verify failed on an untouched copy:\n{p.stdout}\n{p.stderr}"
+
+
 @pytest.fixture
 async def audited(server_factory):
     srv = server_factory()
@@ -72,6 +81,7 @@ async def test_audit_verify_accepts_untampered_log(audited):
 
 async def test_audit_verify_detects_one_edited_byte_and_names_the_record(audited, tmp_path):
     srv, lines = audited
+    await _control_copy_verifies(lines, tmp_path)
     k = len(lines) // 2  # 0-based index of a record in the middle
     rec = json.loads(lines[k])
     line = bytearray(lines[k])
@@ -98,6 +108,7 @@ async def test_audit_verify_detects_one_edited_byte_and_names_the_record(audited
 
 async def test_audit_verify_detects_deleted_line(audited, tmp_path):
     srv, lines = audited
+    await _control_copy_verifies(lines, tmp_path)
     k = len(lines) // 2
     tampered = tmp_path / "deleted.log"
     tampered.write_bytes(b"".join(lines[:k] + lines[k + 1 :]))
@@ -107,6 +118,7 @@ async def test_audit_verify_detects_deleted_line(audited, tmp_path):
 
 async def test_audit_verify_detects_swapped_lines(audited, tmp_path):
     srv, lines = audited
+    await _control_copy_verifies(lines, tmp_path)
     k = len(lines) // 2
     swapped = list(lines)
     swapped[k - 1], swapped[k] = swapped[k], swapped[k - 1]

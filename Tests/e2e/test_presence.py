@@ -31,7 +31,7 @@ async def test_presence_event_is_sent_to_watchers_on_each_change(server):
     a = await server.login("alice", "msl")
     await a.ok("presence.set", status="online")
     w1 = await server.login("walt", "msl")
-    w2 = await server.login("wanda", "fmd")
+    w2 = await server.login("wanda", "msl")
     await w1.ok("presence.watch", users=["alice"])
     await w2.ok("presence.watch", users=["alice"])
     for status in ["busy", "away", "online"]:
