@@ -63,7 +63,7 @@ final class WebSocketServer: @unchecked Sendable {
 
         let tls = configuration.tlsPort > 0 && configuration.tlsCertificate != nil
         var info = lws_context_creation_info()
-        info.options = lwss_option_explicit_vhosts() | (tls ? lwss_option_ssl_global_init() : 0)
+        info.options = lwss_option_explicit_vhosts() | lwss_option_validate_utf8() | (tls ? lwss_option_ssl_global_init() : 0)
         info.user = Unmanaged.passUnretained(self).toOpaque()
         guard let context = lws_create_context(&info) else { throw ServerError.contextCreation }
         self.context = context
