@@ -74,7 +74,7 @@ sleep 2
 echo "== rtt: $RTT_CONNECTIONS connections, window $RTT_WINDOW, ${RTT_DURATION}s" >&2
 timeout $((RTT_DURATION + 120)) "$BIN/liaison-loadtest" rtt --port "$PORT" --secret "$SECRET" \
     --user-prefix rtt --connections "$RTT_CONNECTIONS" --window "$RTT_WINDOW" --ramp 1 \
-    --duration "$RTT_DURATION" --json "$OUT/rtt.json"
+    --duration "$RTT_DURATION" --server-pid "$SERVER" --json "$OUT/rtt.json"
 
 echo
 python3 - "$OUT/connect.json" "$OUT/rtt.json" <<'EOF'

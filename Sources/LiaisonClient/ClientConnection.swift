@@ -66,7 +66,9 @@ public final class ClientConnection: Sendable {
     /// Returns the reply, `ok` or `error` (``Reply/get()`` turns an `error` into a thrown
     /// ``ServerError``). Throws ``ClientError/closed(_:)`` when the connection closes first.
     /// A pending request is not cancelled by task cancellation: the server answers every request.
-    public func request(_ type: String, _ fields: [String: JSON] = [:]) async throws(ClientError) -> Reply {
+    /// With a `timeout`, throws ``ClientError/timedOut(_:)`` if no reply came within it (a late
+    /// reply is then delivered on ``events``).
+    public func request(_ type: String, _ fields: [String: JSON] = [:], timeout: Duration? = nil) async throws(ClientError) -> Reply {
         let id = String(nextRequestID.add(1, ordering: .relaxed).newValue)
         var members = fields
         members["type"] = .string(type)
@@ -80,6 +82,14 @@ public final class ClientConnection: Sendable {
                     return s.append(frame)
                 }
                 complete(outcome, refusing: continuation)
+                if let timeout, case .queued = outcome {
+                    Task { [self] in
+                        try? await Task.sleep(for: timeout)
+                        if let waiter = state.withLock({ $0.pending.removeValue(forKey: id) }) {
+                            waiter.resume(throwing: ClientError.timedOut("\(type) (id \(id))"))
+                        }
+                    }
+                }
             }
         } catch let error as ClientError {
             throw error
@@ -92,8 +102,11 @@ public final class ClientConnection: Sendable {
     ///
     /// Throws ``ServerError`` (`unauthorized`…) when the server refuses; the server then
     /// closes the connection with 4401 (see ``closed()``).
-    public func hello(token: String, device: String, client: String = "liaison-swift/1") async throws -> HelloOK {
-        let reply = try await request("hello", ["token": .string(token), "device": .string(device), "client": .string(client)])
+    public func hello(
+        token: String, device: String, client: String = "liaison-swift/1", timeout: Duration? = .seconds(30)
+    ) async throws -> HelloOK {
+        let reply = try await request(
+            "hello", ["token": .string(token), "device": .string(device), "client": .string(client)], timeout: timeout)
         return try HelloOK(frame: try reply.get())
     }
 

@@ -83,6 +83,7 @@ final class EngineCore: @unchecked Sendable {
     let openCount = Atomic<Int>(0)
     let connectionNumbers = Atomic<Int>(0)
     let serviceThread = Mutex<ServiceThreadState>(.notStarted)
+    let serviceThreadID = Mutex<ThreadID?>(nil)
 
     /// Service thread only: every connection that has a wsi (or is being connected).
     var live: [ObjectIdentifier: ClientConnection] = [:]
@@ -136,6 +137,11 @@ final class EngineCore: @unchecked Sendable {
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+typealias ThreadID = pthread_t
+#endif
 
 enum ServiceThreadState: Sendable {
     case notStarted

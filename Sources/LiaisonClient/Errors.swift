@@ -6,6 +6,8 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed(CloseInfo)
     /// The engine was shut down.
     case engineStopped
+    /// No reply came within the request's timeout.
+    case timedOut(String)
     /// A request was made with a frame that is not a JSON object.
     case notAnObject
     /// The server's reply could not be read as expected (e.g. `hello`'s `ok` without a `user`).
@@ -16,6 +18,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectFailed(let why): "connect failed: \(why)"
         case .closed(let info): "connection closed (\(info))"
         case .engineStopped: "client engine stopped"
+        case .timedOut(let what): "no reply in time to \(what)"
         case .notAnObject: "frame is not a JSON object"
         case .unexpectedReply(let frame): "unexpected reply: \(frame)"
         }

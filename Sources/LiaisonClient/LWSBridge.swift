@@ -56,6 +56,8 @@ extension EngineCore {
         let failure = Mutex<ClientError?>(nil)
         let done = ThreadDone()
         let thread = Thread { [self] in
+            Thread.current.name = "liaison-lws"  // also names the OS thread
+            self.serviceThreadID.withLock { $0 = pthread_self() }
             let protocols = makeProtocolTable(receiveBufferSize: self.options.receiveBufferSize)
             defer { protocols.deallocate() }
             guard let context = self.createContext(protocols) else {
@@ -69,7 +71,6 @@ extension EngineCore {
             self.serviceLoop(context)
             done.semaphore.signal()
         }
-        thread.name = "liaison-client-lws"
         serviceThread.withLock { $0 = .running(done) }
         thread.start()
         started.wait()
@@ -140,7 +141,8 @@ extension EngineCore {
             q.stopRequested = true
             q.context?.cancelService()
         }
-        if Thread.current.name == "liaison-client-lws" { return }  // cannot wait for ourselves
+        // Called on the service thread itself (e.g. from a callback): it stops on its own; cannot wait for itself.
+        if let id = serviceThreadID.withLock({ $0 }), pthread_equal(id, pthread_self()) != 0 { return }
         let millis = Int(grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
         if done.semaphore.wait(timeout: .now() + .milliseconds(max(0, millis))) == .timedOut {
             queues.withLock { q in

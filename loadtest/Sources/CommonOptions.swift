@@ -44,6 +44,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Write machine-readable results to this file.")
     var json: String?
 
+    @Option(help: "PID of the server (on this machine), to report its memory and CPU use.")
+    var serverPid: Int32?
+
     func connectOptions(index: Int) -> ConnectOptions {
         ConnectOptions(
             host: host,

@@ -12,9 +12,6 @@ struct ConnectScenario: AsyncParsableCommand {
     @Option(name: [.short, .customLong("connections")], help: "Connections to open.")
     var connections = 1000
 
-    @Option(help: "PID of the server, to report its resident memory (VmRSS) before and while holding.")
-    var serverPid: Int32?
-
     @Option(help: "Seconds to let the server settle after the ramp before sampling its memory.")
     var settle: Double = 2
 
@@ -23,7 +20,7 @@ struct ConnectScenario: AsyncParsableCommand {
         if connections + 64 > fdLimit {
             printError("warning: \(connections) connections need more than the open-files limit (\(fdLimit))\n")
         }
-        let rssBefore = serverPid.flatMap(residentKiB(pid:))
+        let rssBefore = common.serverPid.flatMap(residentKiB(pid:))
         let engine = try ClientEngine(options: EngineOptions(libwebsocketsLogging: false))
         let counters = Counters()
         let errors = ErrorTally()
@@ -41,13 +38,13 @@ struct ConnectScenario: AsyncParsableCommand {
         // Hold: sample the server's memory after it settles, and again at the end.
         let holdStart = monotonicNanos()
         await sleep(seconds: min(settle, common.duration))
-        let rssSettled = serverPid.flatMap(residentKiB(pid:))
+        let rssSettled = common.serverPid.flatMap(residentKiB(pid:))
         var rssPeak = rssSettled
         while Double(monotonicNanos() - holdStart) / 1e9 < common.duration {
             await sleep(seconds: min(1, common.duration - Double(monotonicNanos() - holdStart) / 1e9))
-            if let pid = serverPid, let rss = residentKiB(pid: pid) { rssPeak = max(rssPeak ?? 0, rss) }
+            if let pid = common.serverPid, let rss = residentKiB(pid: pid) { rssPeak = max(rssPeak ?? 0, rss) }
         }
-        let rssHolding = serverPid.flatMap(residentKiB(pid:))
+        let rssHolding = common.serverPid.flatMap(residentKiB(pid:))
         let stillOpen = dial.connections.filter(\.isOpen).count
         let dropped = opened - stillOpen
         for connection in dial.connections where !connection.isOpen {
@@ -64,7 +61,7 @@ struct ConnectScenario: AsyncParsableCommand {
         table.add("upgrade latency", dial.upgrade.summary)
         table.add("connect latency", dial.session.summary + "  [connect → hello ok → synced]")
         var rssJSON: JSON = .null
-        if let pid = serverPid {
+        if let pid = common.serverPid {
             let perConnection: Double? = {
                 guard let before = rssBefore, let holding = rssHolding, stillOpen > 0 else { return nil }
                 return Double(holding - before) / Double(stillOpen)

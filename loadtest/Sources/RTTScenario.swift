@@ -41,6 +41,7 @@ struct RTTScenario: AsyncParsableCommand {
         }
 
         let start = monotonicNanos()
+        let cpu = CPUSampler(serverPid: common.serverPid, at: start + UInt64(max(0, warmup) * 1e9))
         let measureFrom = start + UInt64(max(0, warmup) * 1e9)
         let end = measureFrom + UInt64(max(0.1, common.duration) * 1e9)
         let window = max(1, self.window)
@@ -57,6 +58,7 @@ struct RTTScenario: AsyncParsableCommand {
             return total
         }
         let measured = Double(end - measureFrom) / 1e9
+        let usage = await cpu.usage(until: end)
         progress.stop()
         engine.shutdown(grace: .seconds(5))
 
@@ -68,6 +70,7 @@ struct RTTScenario: AsyncParsableCommand {
         table.add("round trips", "\(totals.ok + totals.errors) (\(totals.errors) error replies)")
         table.add("round trips/s", fmt(perSecond, 0))
         table.add("latency", totals.latency.summary)
+        table.add("CPU (cores busy)", usage.summary)
         table.add("errors", errors.lines.isEmpty ? "0" : "\(errors.total.load(ordering: .relaxed))")
         print(table.render())
         for line in errors.lines.prefix(10) { print(line) }
@@ -85,6 +88,7 @@ struct RTTScenario: AsyncParsableCommand {
             "round_trips_per_s": .number(perSecond.rounded()),
             "latency": totals.latency.json,
             "connect_latency": dial.session.json,
+            "cpu_cores": usage.json,
             "errors": errors.json,
             "finished_at": .number(wallClockSeconds().rounded()),
         ], to: common.json)

@@ -30,10 +30,9 @@ func raiseOpenFileLimit() -> Int {
     return Int(limit.rlim_cur)
 }
 
-/// Resident set size of a process in KiB (VmRSS in /proc/PID/status), or nil.
-func residentKiB(pid: Int32) -> Int? {
-    // /proc files report size 0: read them with plain read(2) until EOF.
-    let fd = open("/proc/\(pid)/status", O_RDONLY)
+/// The text of a /proc file (they report size 0: read with read(2) until EOF).
+func readProcFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var bytes: [UInt8] = []
@@ -43,11 +42,26 @@ func residentKiB(pid: Int32) -> Int? {
         if n <= 0 { break }
         bytes.append(contentsOf: chunk[0..<n])
     }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Resident set size of a process in KiB (VmRSS in /proc/PID/status), or nil.
+func residentKiB(pid: Int32) -> Int? {
+    guard let status = readProcFile("/proc/\(pid)/status") else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
         let number = line.dropFirst("VmRSS:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
         return number.flatMap { Int($0) }
     }
     return nil
+}
+
+/// User + system CPU seconds a process has used so far (/proc/PID/stat), or nil.
+func cpuSeconds(pid: Int32) -> Double? {
+    guard let stat = readProcFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+    // Fields after "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Writes to standard error.
