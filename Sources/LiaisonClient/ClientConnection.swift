@@ -21,7 +21,8 @@ public final class ClientConnection: Sendable {
     public let number: Int
     /// Server events in arrival order: every frame without an `id` (`presence`,
     /// `msg`, `synced`, …) and replies nobody is waiting for. Finishes when the
-    /// connection closes. One consumer at a time.
+    /// connection closes. One consumer at a time. A message that is not JSON arrives as
+    /// `{"type": "client.unparsable", "text": …}`.
     public let events: AsyncStream<JSON>
 
     let eventSink: AsyncStream<JSON>.Continuation
