@@ -75,7 +75,10 @@ let package = Package(
             ],
             path: "loadtest/Sources"
         ),
-        .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
+        .testTarget(
+            name: "LiaisonCoreTests",
+            dependencies: ["LiaisonCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "LiaisonServerTests",
             dependencies: ["LiaisonServer", "LiaisonCore", "LiaisonClient"]

@@ -31,10 +31,12 @@ public final class LiaisonServer: Sendable {
 
     /// Serves until `stop()`; then flushes durable state.
     public func run() async {
+        let maintenance = Task { [hub] in await hub.runMaintenance() }
         await transport.run()
+        maintenance.cancel()
         // Let sessions closed by the shutdown record their end before the final flush.
         try? await Task.sleep(for: .milliseconds(100))
-        hub.flush()
+        await hub.close()
     }
 
     /// Begins a graceful shutdown: clients get 1001, `run()` returns once they are gone.

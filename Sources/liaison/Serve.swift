@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds before a user whose devices all left is shown offline (LIAISON_PRESENCE_GRACE; default 10).") var presenceGrace: Double?
     @Option(help: "Requests per second per connection, burst twice this (LIAISON_RATE_LIMIT; default 50).") var rateLimit: Double?
     @Option(help: "Bytes queued to one connection before it is closed as a slow consumer (LIAISON_OUTBOX_LIMIT_BYTES; default 4194304).") var outboxLimitBytes: Int?
+    @Option(help: "Seconds between snapshots of changed rooms (LIAISON_SNAPSHOT_INTERVAL; default 5).") var snapshotInterval: Double?
+    @Option(help: "batch (group commit before ok), always (a sync per record) or never (UNSAFE, benchmarks only) (LIAISON_FSYNC; default batch).") var fsync: String?
+    @Option(help: "Archived messages each room keeps in memory (LIAISON_ROOM_MEMORY_MESSAGES; default 1000).") var roomMemoryMessages: Int?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -75,6 +78,14 @@ struct Serve: AsyncParsableCommand {
         server.hub.heartbeat = try Environment.resolve(heartbeat, "heartbeat", 30) { Double($0) }
         server.hub.presenceGrace = try Environment.resolve(presenceGrace, "presence-grace", 10) { Double($0) }
         server.hub.rateLimit = try Environment.resolve(rateLimit, "rate-limit", 50) { Double($0) }
+        server.hub.snapshotInterval = try Environment.resolve(snapshotInterval, "snapshot-interval", 5) { Double($0) }
+        let fsyncName = try Environment.resolve(fsync, "fsync", "batch") { $0 }
+        guard let fsyncMode = FsyncMode(rawValue: fsyncName) else {
+            throw ValidationError("--fsync must be one of \(FsyncMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        server.hub.fsync = fsyncMode
+        server.hub.roomMemoryMessages = try Environment.resolve(roomMemoryMessages, "room-memory-messages", 1000) { Int($0) }
+        guard server.hub.roomMemoryMessages >= 0 else { throw ValidationError("--room-memory-messages must not be negative") }
 
         guard (server.tlsCertificate == nil) == (server.tlsPrivateKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -83,7 +94,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-frame-bytes and --outbox-limit-bytes must be positive")
         }
         for (name, value) in [("hello-timeout", server.hub.helloTimeout), ("heartbeat", server.hub.heartbeat),
-                              ("presence-grace", server.hub.presenceGrace), ("rate-limit", server.hub.rateLimit)]
+                              ("presence-grace", server.hub.presenceGrace), ("rate-limit", server.hub.rateLimit),
+                              ("snapshot-interval", server.hub.snapshotInterval)]
         where !(value > 0) {
             throw ValidationError("--\(name) must be a positive number of seconds")
         }
@@ -100,7 +112,7 @@ struct Serve: AsyncParsableCommand {
             lines.append("  wss  off (give --tls-cert and --tls-key to turn it on)")
         }
         lines.append("  http http://\(server.host):\(server.port)/healthz  /metrics")
-        lines.append("  data \(server.dataDirectory.path)")
+        lines.append("  data \(server.dataDirectory.path)  (fsync: \(server.hub.fsync.rawValue)\(server.hub.fsync == .never ? ", UNSAFE: acknowledged messages can be lost" : ""))")
         let secretNote = configuration.devSecret
             ? "dev secret from \(server.dataDirectory.appendingPathComponent(DevSecret.fileName).path)" : "the configured secret"
         lines.append("  mint a token (\(secretNote)):")

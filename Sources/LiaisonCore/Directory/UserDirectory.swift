@@ -11,10 +11,16 @@ public final class UserDirectory: Sendable {
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("users.jsonl")
         var known: [UserKey: UserRecord] = [:]
-        if let data = FileManager.default.contents(atPath: url.path) {
+        if var data = FileManager.default.contents(atPath: url.path) {
+            if let last = data.last, last != UInt8(ascii: "\n") {
+                // A torn last line (a crash mid-write) was never acknowledged: cut it, so the next
+                // record starts on a line of its own.
+                let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+                data = data.prefix(keep)
+                guard truncate(url.path, off_t(keep)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            }
             let decoder = JSONDecoder()
             for line in data.split(separator: UInt8(ascii: "\n")) {
-                // A torn last line (a crash mid-write) is skipped; it was never acknowledged.
                 if let record = try? decoder.decode(UserRecord.self, from: line) {
                     known[record.key] = record
                 }

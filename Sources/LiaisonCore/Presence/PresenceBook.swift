@@ -59,7 +59,9 @@ public struct PresenceBook: Sendable {
     public mutating func set(
         _ user: UserKey, device: String, session: SessionID, status: SettableStatus, note: String?, now: Millis
     ) -> [Action] {
-        update(user, now: now) { entry in
+        // A replaced session's late request must not take the device back from its successor.
+        guard entries[user]?.devices[device]?.session == session else { return [] }
+        return update(user, now: now) { entry in
             entry.devices[device] = Device(session: session, status: status)
             if let note { entry.note = note.isEmpty ? nil : note }
         }

@@ -13,6 +13,19 @@ public enum FrameEncoder {
         encode(Reply(type: "ok", id: id, result: result))
     }
 
+    /// `{"type":"ok","id":…,"KEY":[…frames…]}`: a list of already-encoded objects spliced in as they are.
+    public static func ok(id: String, splicing key: String, _ items: [OutboundFrame]) -> OutboundFrame {
+        var bytes = Array(ok(id: id).payload)
+        bytes.removeLast()  // the closing brace
+        bytes += Array(",\"\(key)\":[".utf8)
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += UnsafeRawBufferPointer(start: item.payloadStart, count: item.count)
+        }
+        bytes += Array("]}".utf8)
+        return OutboundFrame(payload: bytes)
+    }
+
     /// `{"type":"error","id":…,"code":…,"message":…}`; without an id when the request had none.
     public static func error(id: String?, _ error: ProtocolError) -> OutboundFrame {
         encode(ErrorReply(id: id, code: error.code, message: error.message))

@@ -5,6 +5,15 @@ public enum Request: Sendable {
     case presenceWatch(UserList)
     case presenceUnwatch(UserList)
     case userPut(UserPut)
+    case roomCreate(RoomCreate)
+    case roomInvite(RoomInvite)
+    case roomLeave(RoomRef)
+    case roomList
+    case roomHistory(RoomHistory)
+    case msgSend(MessageSend)
+    case msgAck(Cursor)
+    case msgRead(Cursor)
+    case typing(RoomRef)
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -32,6 +41,49 @@ public enum Request: Sendable {
         public let areas: [String]?
     }
 
+    /// `room.create {kind, members, title?}`.
+    public struct RoomCreate: Decodable, Sendable {
+        public let kind: CreatableRoomKind
+        public let members: [String]
+        public let title: String?
+    }
+
+    /// `room.invite {room, user}`.
+    public struct RoomInvite: Decodable, Sendable {
+        public let room: String
+        public let user: String
+    }
+
+    /// Requests naming just a room: `room.leave`, `typing`.
+    public struct RoomRef: Decodable, Sendable {
+        public let room: String
+    }
+
+    /// `room.history {room, before?, limit?}`.
+    public struct RoomHistory: Decodable, Sendable {
+        public let room: String
+        public let before: UInt64?
+        public let limit: Int?
+    }
+
+    /// `msg.send {room, body, client_msg_id}`.
+    public struct MessageSend: Decodable, Sendable {
+        public let room: String
+        public let body: String
+        public let clientMsgID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case room, body
+            case clientMsgID = "client_msg_id"
+        }
+    }
+
+    /// `msg.ack {room, seq}` and `msg.read {room, seq}`.
+    public struct Cursor: Decodable, Sendable {
+        public let room: String
+        public let seq: UInt64
+    }
+
     /// The wire name of each request type, and how to decode its parameters.
     static let decoders: [String: @Sendable (RequestDecoder.Fields) throws -> Request] = [
         "hello": { .hello(try $0.decode()) },
@@ -39,7 +91,21 @@ public enum Request: Sendable {
         "presence.watch": { .presenceWatch(try $0.decode()) },
         "presence.unwatch": { .presenceUnwatch(try $0.decode()) },
         "user.put": { .userPut(try $0.decode()) },
+        "room.create": { .roomCreate(try $0.decode()) },
+        "room.invite": { .roomInvite(try $0.decode()) },
+        "room.leave": { .roomLeave(try $0.decode()) },
+        "room.list": { _ in .roomList },
+        "room.history": { .roomHistory(try $0.decode()) },
+        "msg.send": { .msgSend(try $0.decode()) },
+        "msg.ack": { .msgAck(try $0.decode()) },
+        "msg.read": { .msgRead(try $0.decode()) },
+        "typing": { .typing(try $0.decode()) },
     ]
+}
+
+/// The kinds of room a client may create (`mod` rooms are made by a claim).
+public enum CreatableRoomKind: String, Sendable, WireEnum {
+    case direct, group
 }
 
 /// The statuses a device may set; `offline` is only ever derived.

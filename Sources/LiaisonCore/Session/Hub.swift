@@ -12,6 +12,7 @@ public final class Hub: Sendable {
     public let registry: SessionRegistry
     public let presence: PresenceService
     public let audit: AuditLog
+    public let rooms: RoomService
     public var policy: Policy { configuration.policy }
 
     /// Opens the persisted state under `dataDirectory` (users and the audit trail).
@@ -27,6 +28,14 @@ public final class Hub: Sendable {
         registry = SessionRegistry()
         presence = PresenceService(
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit)
+        rooms = try RoomService(
+            dataDirectory: dataDirectory, fsync: configuration.fsync, retention: configuration.roomMemoryMessages,
+            transport: transport, registry: registry, audit: audit)
+    }
+
+    /// Runs the periodic work (snapshots) until cancelled.
+    public func runMaintenance() async {
+        await rooms.runSnapshots(every: configuration.snapshotInterval)
     }
 
     /// A new session for a connection the transport accepted.
@@ -36,8 +45,9 @@ public final class Hub: Sendable {
         return session
     }
 
-    /// Makes everything durable (at shutdown).
-    public func flush() {
+    /// Makes everything durable (at shutdown): a last snapshot, the journal closed, the audit synced.
+    public func close() async {
+        await rooms.close()
         audit.flush()
     }
 }

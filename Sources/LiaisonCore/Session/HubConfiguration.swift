@@ -8,6 +8,12 @@ public struct HubConfiguration: Sendable {
     public var presenceGrace: Double = 10
     /// Requests per second per connection; bursts up to twice this.
     public var rateLimit: Double = 50
+    /// Seconds between snapshots of changed rooms.
+    public var snapshotInterval: Double = 5
+    /// When journal appends are synced before acknowledgement.
+    public var fsync: FsyncMode = .batch
+    /// Archived messages a room keeps in memory (unarchived ones are always kept).
+    public var roomMemoryMessages = 1000
     /// Role rules.
     public var policy: Policy = .default
 

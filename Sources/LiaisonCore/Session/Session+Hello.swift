@@ -32,6 +32,7 @@ extension Session {
             return
         }
         activate(caller)
+        syncGate.begin()
         if let replaced = hub.registry.register(self, user: caller.key, device: caller.device) {
             hub.transport.close(replaced.peer, code: .replaced, reason: "replaced by a new connection of this device")
         }
@@ -43,6 +44,21 @@ extension Session {
         reply(FrameEncoder.ok(id: id, HelloResult(
             user: caller.record.user, role: caller.role, session: self.id.description,
             heartbeat: hub.configuration.heartbeat)))
-        reply(FrameEncoder.event(SyncedEvent()))
+        await replayMissed(caller)
+    }
+
+    /// Sends every durable message above the user's ack in each of their rooms (seq order per room),
+    /// then `synced`, then the live messages held meanwhile.
+    private func replayMissed(_ caller: Caller) async {
+        var replayed: [String: UInt64] = [:]
+        var count = 0
+        for room in hub.rooms.rooms(of: caller.key) {
+            guard let missed = try? await room.unacked(user: caller.record.user), let last = missed.last else { continue }
+            for message in missed { hub.transport.send(message.frame, to: peer) }
+            replayed[room.id] = last.seq
+            count += missed.count
+        }
+        RoomMetrics.replayed.increment(by: count)
+        syncGate.end(replayed: replayed, synced: FrameEncoder.event(SyncedEvent()), transport: hub.transport, peer: peer)
     }
 }

@@ -12,7 +12,7 @@ extension Session {
     func presenceWatch(_ params: Request.UserList, caller: Caller) async throws(ProtocolError) -> PresenceList {
         let targets = try resolve(params.users, caller: caller)
         for target in targets where target.key != caller.key {
-            guard hub.policy.mayWatch(caller.role, target.role, sharingRoom: false) else {
+            guard hub.policy.mayWatch(caller.role, target.role, sharingRoom: hub.rooms.shareRoom(caller.key, target.key)) else {
                 throw ProtocolError(.forbidden, "a \(caller.role.rawValue) may not watch the presence of a \(target.role.rawValue)")
             }
         }

@@ -24,6 +24,8 @@ public final class Session: @unchecked Sendable {
     }
 
     private let mailbox = Mutex(Mailbox())
+    /// Holds live messages while the offline replay runs.
+    let syncGate = SyncGate()
 
     enum Phase {
         case awaitingHello
@@ -131,8 +133,11 @@ public final class Session: @unchecked Sendable {
             await handleHello(hello, id: id)
         case .active(let caller):
             do {
-                let result = try await handle(request, caller: caller)
-                reply(FrameEncoder.ok(id: id, result))
+                switch try await handle(request, id: id, caller: caller) {
+                case .ok(let result): reply(FrameEncoder.ok(id: id, result))
+                case .frame(let frame): reply(frame)
+                case .deferred: break
+                }
             } catch {
                 refuse(id: id, type: type, error, caller: caller)
             }
@@ -141,20 +146,49 @@ public final class Session: @unchecked Sendable {
         }
     }
 
+    /// How a handler answers: now, or later by a `Responder` once its change is durable.
+    enum Reply {
+        case ok(any Encodable & Sendable)
+        /// A reply already encoded.
+        case frame(OutboundFrame)
+        case deferred
+    }
+
     /// Routes a request of an authenticated session to its feature.
-    private func handle(_ request: Request, caller: Caller) async throws(ProtocolError) -> any Encodable & Sendable {
+    private func handle(_ request: Request, id: String, caller: Caller) async throws(ProtocolError) -> Reply {
+        let responder = Responder(id: id, peer: peer, transport: hub.transport)
         switch request {
         case .hello:
             throw ProtocolError(.badRequest, "this session has already said hello")
         case .presenceSet(let params):
-            return await presenceSet(params, caller: caller)
+            return .ok(await presenceSet(params, caller: caller))
         case .presenceWatch(let params):
-            return try await presenceWatch(params, caller: caller)
+            return .ok(try await presenceWatch(params, caller: caller))
         case .presenceUnwatch(let params):
-            return try await presenceUnwatch(params, caller: caller)
+            return .ok(try await presenceUnwatch(params, caller: caller))
         case .userPut(let params):
-            return try userPut(params, caller: caller)
+            return .ok(try userPut(params, caller: caller))
+        case .roomCreate(let params):
+            try roomCreate(params, caller: caller, responder: responder)
+        case .roomInvite(let params):
+            try await roomInvite(params, caller: caller, responder: responder)
+        case .roomLeave(let params):
+            try await roomLeave(params, caller: caller, responder: responder)
+        case .roomList:
+            return .ok(await roomList(caller: caller))
+        case .roomHistory(let params):
+            return .frame(try await roomHistory(params, id: id, caller: caller))
+        case .msgSend(let params):
+            try await msgSend(params, caller: caller, responder: responder)
+        case .msgAck(let params):
+            try await msgAck(params, caller: caller, responder: responder)
+        case .msgRead(let params):
+            try await msgRead(params, caller: caller, responder: responder)
+        case .typing(let params):
+            try await typing(params, caller: caller)
+            return .ok(FrameEncoder.Empty())
         }
+        return .deferred
     }
 
     // MARK: Replies

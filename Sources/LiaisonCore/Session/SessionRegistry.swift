@@ -36,6 +36,17 @@ public final class SessionRegistry: Sendable {
         state.withLock { state in state.byUser[user].map { Array($0.values) } ?? [] }
     }
 
+    /// The connected sessions of all of `users`, under one lock.
+    public func sessions(ofAll users: [UserKey]) -> [Session] {
+        state.withLock { state in
+            var found: [Session] = []
+            for user in users {
+                if let devices = state.byUser[user] { found.append(contentsOf: devices.values) }
+            }
+            return found
+        }
+    }
+
     /// The sessions among `ids` that are still connected.
     public func sessions(_ ids: some Sequence<SessionID>) -> [Session] {
         state.withLock { state in ids.compactMap { state.byID[$0] } }

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import Synchronization
+
+/// Owns one room's `RoomState` and performs what it decides: every change goes to the journal, and its
+/// reply and events go out once the change is durable.
+actor RoomActor {
+    nonisolated let id: String
+    nonisolated let tenant: String
+    nonisolated let kind: RoomKind
+    private var state: RoomState
+    private let context: RoomContext
+    private let archive: RoomArchive
+    /// Messages up to here are durable: replay never sends past it.
+    private let durableSeq: Atomic<UInt64>
+    /// Whether the latest archived messages have been read back into memory.
+    private var hydrated: Bool
+
+    init(state: RoomState, context: RoomContext, archive: RoomArchive, hydrated: Bool) {
+        id = state.id
+        tenant = state.tenant
+        kind = state.kind
+        self.state = state
+        self.context = context
+        self.archive = archive
+        self.hydrated = hydrated
+        durableSeq = Atomic(state.lastSeq)
+    }
+
+    var members: [String] { state.members }
+
+    /// Called in journal order, as each message becomes durable.
+    private nonisolated func markDurable(_ seq: UInt64) {
+        durableSeq.store(seq, ordering: .releasing)
+    }
+
+    func summary(for user: String) -> RoomSummary { state.summary(for: user) }
+
+    // MARK: Messages
+
+    struct SendResult: Encodable, Sendable {
+        let room: String
+        let seq: UInt64
+        let ts: Millis
+    }
+
+    /// Appends a message; the sender's `ok` and everyone's `msg` go out once it is durable. A resend of
+    /// a `client_msg_id` answers with the first message's `ok` and appends nothing.
+    @discardableResult
+    func send(from: String, body: String, clientMsgID: String?, kind: MessageKind, responder: Responder?)
+        throws(ProtocolError) -> UInt64
+    {
+        guard kind == .system || state.isMember(from) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
+        hydrate()
+        if let clientMsgID, let first = state.resend(from: from, clientMsgID: clientMsgID) {
+            let result = SendResult(room: id, seq: first.seq, ts: first.ts)
+            context.journal.afterPendingWrites { responder?.ok(result) }
+            return first.seq
+        }
+        let seq = state.nextSeq
+        let ts = WallClock.now()
+        let frame = FrameEncoder.event(MessageEvent(
+            room: id, seq: seq, from: from, body: body, ts: ts, clientMsgID: clientMsgID, kind: kind))
+        state.append(StoredMessage(seq: seq, from: from, clientMsgID: clientMsgID, ts: ts, frame: frame))
+        context.index.markDirty(id)
+        let (members, tenant, room, context) = (state.members, tenant, id, context)
+        RoomMetrics.messages.increment()
+        context.journal.append(.frame(frame)) { [self] in
+            markDurable(seq)
+            responder?.ok(SendResult(room: room, seq: seq, ts: ts))
+            context.deliver(frame, to: members, tenant: tenant, seq: (room, seq))
+        }
+        let digest = SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+        context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: [
+            "room": id, "seq": String(seq), "size": String(body.utf8.count), "sha256": digest, "kind": kind.rawValue,
+        ]))
+        state.trim(retention: context.retention)
+        return seq
+    }
+
+    /// Up to `limit` messages before `before` (default: the newest), oldest first.
+    func history(user: String, before: UInt64?, limit: Int) throws(ProtocolError) -> [OutboundFrame] {
+        guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
+        let upper = min(before.map { $0 &- 1 } ?? state.lastSeq, state.lastSeq)
+        guard upper >= 1, limit > 0 else { return [] }
+        let lower = upper >= UInt64(limit) ? upper - UInt64(limit) + 1 : 1
+        return try messages(lower...upper).map(\.frame)
+    }
+
+    /// Messages above `user`'s ack that are durable, oldest first: the offline replay.
+    func unacked(user: String) throws(ProtocolError) -> [StoredMessage] {
+        let from = (state.acked[user] ?? 0) + 1
+        let through = durableSeq.load(ordering: .acquiring)
+        guard state.isMember(user), from <= through else { return [] }
+        return try messages(from...through)
+    }
+
+    /// Messages in `range` from memory, reading older ones from the archive.
+    private func messages(_ range: ClosedRange<UInt64>) throws(ProtocolError) -> [StoredMessage] {
+        hydrate()
+        let (inMemory, firstMissing) = state.messages(range)
+        guard let firstMissing, let firstInMemory = inMemory.first?.seq ?? Optional(range.upperBound + 1),
+              firstMissing < firstInMemory else { return inMemory }
+        do {
+            return try archive.read(firstMissing...(firstInMemory - 1)) + inMemory
+        } catch {
+            throw ProtocolError(.internal, "the history of room \(id) could not be read")
+        }
+    }
+
+    /// Reads the latest archived messages back into memory, once.
+    private func hydrate() {
+        guard !hydrated else { return }
+        hydrated = true
+        let missing = UInt64(max(0, context.retention - Int(state.lastSeq - min(state.lastSeq, state.archivedSeq))))
+        let floor = state.archivedSeq
+        guard missing > 0, floor > 0, let older = try? archive.read(max(1, floor >= missing ? floor - missing + 1 : 1)...floor)
+        else { return }
+        state.prepend(older)
+    }
+
+    // MARK: Membership
+
+    /// Adds `user`; members (and `user`) get `room.member joined` once it is durable.
+    func join(_ user: String, responder: Responder?) {
+        guard state.join(user) else {
+            context.journal.afterPendingWrites { responder?.ok(FrameEncoder.Empty()) }
+            return
+        }
+        context.index.addMember(UserKey(tenant: tenant, user: user), room: id)
+        journalMembership(user: user, action: "joined", responder: responder)
+    }
+
+    /// Removes `user`; members and `user` get `room.member left` once it is durable.
+    func leave(_ user: String, responder: Responder?) throws(ProtocolError) {
+        guard state.leave(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
+        context.index.removeMember(UserKey(tenant: tenant, user: user), room: id)
+        journalMembership(user: user, action: "left", responder: responder)
+    }
+
+    private func journalMembership(user: String, action: String, responder: Responder?) {
+        context.index.markDirty(id)
+        let recipients = state.members + (action == "left" ? [user] : [])
+        let event = FrameEncoder.event(MemberEvent(room: id, user: user, action: action))
+        let (tenant, context) = (tenant, context)
+        context.journal.append(.bytes(RoomRecord.encode(RoomRecord.Member(room: id, user: user, action: action)))) {
+            responder?.ok(FrameEncoder.Empty())
+            context.deliver(event, to: recipients, tenant: tenant)
+        }
+    }
+
+    func isMember(_ user: String) -> Bool { state.isMember(user) }
+
+    // MARK: Cursors and typing
+
+    /// Cumulative ack of everything up to `seq`.
+    func ack(_ user: String, through seq: UInt64, responder: Responder) throws(ProtocolError) {
+        try checkCursor(user, seq)
+        guard state.ack(user, through: seq) else {
+            context.journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
+            return
+        }
+        context.index.markDirty(id)
+        let record = RoomRecord.Cursor(type: "msg.ack", room: id, user: user, seq: seq)
+        context.journal.append(.bytes(RoomRecord.encode(record))) { responder.ok(FrameEncoder.Empty()) }
+    }
+
+    /// Marks read up to `seq`; the other members get a `receipt`.
+    func markRead(_ user: String, through seq: UInt64, responder: Responder) throws(ProtocolError) {
+        try checkCursor(user, seq)
+        guard state.markRead(user, through: seq) else {
+            context.journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
+            return
+        }
+        context.index.markDirty(id)
+        let others = state.members.filter { $0 != user }
+        let receipt = FrameEncoder.event(ReceiptEvent(room: id, user: user, seq: seq))
+        let record = RoomRecord.Cursor(type: "msg.read", room: id, user: user, seq: seq)
+        let (tenant, context) = (tenant, context)
+        context.journal.append(.bytes(RoomRecord.encode(record))) {
+            responder.ok(FrameEncoder.Empty())
+            context.deliver(receipt, to: others, tenant: tenant)
+        }
+    }
+
+    private func checkCursor(_ user: String, _ seq: UInt64) throws(ProtocolError) {
+        guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
+        guard seq <= state.lastSeq else {
+            throw ProtocolError(.badRequest, "seq \(seq) is beyond the room's last message (\(state.lastSeq))")
+        }
+    }
+
+    /// Tells the other members `user` is typing.
+    func typing(_ user: String, session: SessionID) throws(ProtocolError) {
+        guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
+        let others = state.members.filter { $0 != user }
+        context.deliver(FrameEncoder.event(TypingEvent(room: id, user: user)), to: others, tenant: tenant)
+    }
+
+    // MARK: Snapshots
+
+    /// What a snapshot writes: the metadata and the messages not yet archived.
+    func snapshotContent() -> (meta: RoomArchive.Meta, unarchived: [StoredMessage], archivedSeq: UInt64) {
+        let meta = RoomArchive.Meta(
+            id: id, tenant: tenant, kind: kind, title: state.title, createdAt: state.createdAt, members: state.members,
+            lastSeq: state.lastSeq, acked: state.acked, read: state.read, snapshotAt: WallClock.now())
+        return (meta, state.unarchived, state.archivedSeq)
+    }
+
+    /// The archive now holds everything up to `seq`: older messages may leave memory.
+    func archived(through seq: UInt64) {
+        state.archived(through: seq)
+        state.trim(retention: context.retention)
+    }
+}

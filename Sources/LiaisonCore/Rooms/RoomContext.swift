@@ -1,0 +1,35 @@
+/// What every room actor shares: durability, delivery, audit and the room index.
+struct RoomContext: Sendable {
+    let journal: Journal
+    let transport: any Transport
+    let registry: SessionRegistry
+    let audit: AuditLog
+    let index: RoomIndex
+    /// Messages a room keeps in memory beyond what is unarchived.
+    let retention: Int
+
+    /// Sends `frame` to every connected device of `members` (of `tenant`), except `excluding`.
+    /// A `msg` (with `seq`) is held for sessions still replaying.
+    func deliver(_ frame: OutboundFrame, to members: [String], tenant: String, seq: (room: String, seq: UInt64)? = nil,
+                 excluding: SessionID? = nil) {
+        let sessions = registry.sessions(ofAll: members.map { UserKey(tenant: tenant, user: $0) })
+        var peers: [any Peer] = []
+        peers.reserveCapacity(sessions.count)
+        for session in sessions where session.id != excluding {
+            if let seq, session.syncGate.hold(frame, room: seq.room, seq: seq.seq) { continue }
+            peers.append(session.peer)
+        }
+        if !peers.isEmpty { transport.send(frame, to: peers) }
+    }
+}
+
+/// Sends the deferred reply of one request once its change is durable.
+public struct Responder: Sendable {
+    let id: String
+    let peer: any Peer
+    let transport: any Transport
+
+    func ok(_ result: some Encodable) {
+        transport.send(FrameEncoder.ok(id: id, result), to: peer)
+    }
+}

@@ -1,0 +1,54 @@
+/// `msg`: a message of a room. The same bytes go to every device, into the journal and the archive.
+struct MessageEvent: Codable {
+    var type = "msg"
+    let room: String
+    let seq: UInt64
+    let from: String
+    let body: String
+    let ts: Millis
+    let clientMsgID: String?
+    let kind: MessageKind
+
+    enum CodingKeys: String, CodingKey {
+        case type, room, seq, from, body, ts, kind
+        case clientMsgID = "client_msg_id"
+    }
+}
+
+/// `room.member`: someone joined or left a room.
+struct MemberEvent: Encodable {
+    var type = "room.member"
+    let room: String
+    let user: String
+    let action: String
+}
+
+/// `receipt`: a member has read up to `seq`.
+struct ReceiptEvent: Encodable {
+    var type = "receipt"
+    let room: String
+    let user: String
+    let seq: UInt64
+}
+
+/// `typing`: a member is typing (not stored).
+struct TypingEvent: Encodable {
+    var type = "typing"
+    let room: String
+    let user: String
+}
+
+/// One entry of `room.list`.
+public struct RoomSummary: Encodable, Sendable {
+    let room: String
+    let kind: RoomKind
+    let title: String?
+    let members: [String]
+    let lastSeq: UInt64
+    let unread: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case room, kind, title, members, unread
+        case lastSeq = "last_seq"
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+
+/// Rooms: creation, lookup, start-up recovery (snapshots, then the journal) and periodic snapshots.
+public final class RoomService: Sendable {
+    let context: RoomContext
+    let roomsDirectory: URL
+    private let logger = Logger(label: "liaison.rooms")
+
+    /// Loads every room snapshot, replays the journal over them, and opens the journal for appends.
+    init(dataDirectory: URL, fsync: FsyncMode, retention: Int, transport: any Transport,
+         registry: SessionRegistry, audit: AuditLog) throws {
+        roomsDirectory = dataDirectory.appendingPathComponent("rooms", isDirectory: true)
+        let journalDirectory = dataDirectory.appendingPathComponent("journal", isDirectory: true)
+
+        var states: [String: RoomState] = [:]
+        for meta in try RoomArchive.loadAll(roomsDirectory) {
+            var state = RoomState(id: meta.id, tenant: meta.tenant, kind: meta.kind, title: meta.title,
+                                  members: meta.members, createdAt: meta.createdAt)
+            state.restore(lastSeq: meta.lastSeq, acked: meta.acked, read: meta.read)
+            states[meta.id] = state
+        }
+        let snapshotted = Set(states.keys)
+        let (records, lastSegment) = try Journal.recover(journalDirectory, logger: logger)
+        var replayed = 0
+        for data in records {
+            guard let record = RoomRecord.decode(data) else { continue }
+            if case .created(let created) = record, states[created.room] == nil {
+                states[created.room] = RoomState(id: created.room, tenant: created.tenant, kind: created.kind,
+                                                 title: created.title, members: created.members, createdAt: created.ts)
+            }
+            guard var state = states[record.room] else { continue }
+            RoomRecord.apply(record, to: &state)
+            states[record.room] = state
+            replayed += 1
+        }
+
+        let journal = try Journal(directory: journalDirectory, mode: fsync, lastSegment: lastSegment)
+        let index = RoomIndex()
+        context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
+                              index: index, retention: retention)
+        for state in states.values {
+            let room = RoomActor(state: state, context: context,
+                                 archive: RoomArchive(roomsDirectory: roomsDirectory, room: state.id),
+                                 hydrated: state.archivedSeq == 0)
+            let directKey = state.kind == .direct && state.members.count == 2
+                ? RoomIndex.directKey(tenant: state.tenant, state.members[0], state.members[1]) : nil
+            index.insert(room, members: state.members, directKey: directKey)
+            if !snapshotted.contains(state.id) || replayed > 0 { index.markDirty(state.id) }
+        }
+        logger.info("loaded \(snapshotted.count) room snapshots and replayed \(replayed) journal records")
+    }
+
+    // MARK: Lookup
+
+    /// The room `id`, if it exists in `tenant` (another tenant's room is simply not found).
+    func room(_ id: String, tenant: String) throws(ProtocolError) -> RoomActor {
+        guard let room = context.index.room(id), room.tenant == tenant else {
+            throw ProtocolError(.notFound, "no room '\(id)'")
+        }
+        return room
+    }
+
+    func rooms(of user: UserKey) -> [RoomActor] { context.index.rooms(of: user) }
+
+    /// Whether two users share a room (the policy lets room-mates see and reach each other).
+    public func shareRoom(_ a: UserKey, _ b: UserKey) -> Bool { context.index.shareRoom(a, b) }
+
+    // MARK: Creation
+
+    /// Creates a room (a direct room is returned as it is if the pair already has one); `ok {room}` goes
+    /// out once the creation is durable, and each member gets `room.member joined` for the others.
+    func create(kind: RoomKind, tenant: String, creator: String, members: [String], title: String?,
+                responder: Responder?) -> RoomActor {
+        var listed = [creator]
+        for member in members where !listed.contains(member) { listed.append(member) }
+        let everyone = listed
+        let now = WallClock.now()
+        let make = { [context, roomsDirectory] () -> RoomActor in
+            let id = "r" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+            let state = RoomState(id: id, tenant: tenant, kind: kind, title: title, members: everyone, createdAt: now)
+            return RoomActor(state: state, context: context, archive: RoomArchive(roomsDirectory: roomsDirectory, room: id),
+                             hydrated: true)
+        }
+        let room: RoomActor
+        if kind == .direct, everyone.count == 2 {
+            let (found, created) = context.index.directRoom(
+                RoomIndex.directKey(tenant: tenant, everyone[0], everyone[1]), members: everyone, make: make)
+            guard created else {
+                context.journal.afterPendingWrites { responder?.ok(CreateResult(room: found.id)) }
+                return found
+            }
+            room = found
+        } else {
+            room = make()
+            context.index.insert(room, members: everyone, directKey: nil)
+        }
+        context.index.markDirty(room.id)
+        let record = RoomRecord.Created(room: room.id, tenant: tenant, kind: kind, title: title, members: everyone, ts: now)
+        let joined = everyone.dropFirst().map { FrameEncoder.event(MemberEvent(room: room.id, user: $0, action: "joined")) }
+        context.journal.append(.bytes(RoomRecord.encode(record))) { [context] in
+            responder?.ok(CreateResult(room: room.id))
+            for event in joined { context.deliver(event, to: everyone, tenant: tenant) }
+        }
+        context.audit.record(AuditEvent("room.create", tenant: tenant, actor: creator, detail: [
+            "room": room.id, "kind": kind.rawValue, "members": everyone.joined(separator: ","),
+        ]))
+        return room
+    }
+
+    struct CreateResult: Encodable, Sendable {
+        let room: String
+    }
+
+    // MARK: Snapshots
+
+    /// Writes a snapshot of every room changed since the last one, then drops journal segments that
+    /// only hold what the snapshots now have.
+    func snapshot() async {
+        // Rotate before taking the dirty set: a change made after the rotation stays in the new segment.
+        guard context.index.hasDirty else { return }
+        let started = ContinuousClock.now
+        let segment = context.journal.rotate()
+        let dirty = context.index.takeDirty()
+        var failed = false
+        for room in dirty {
+            let (meta, unarchived, archivedSeq) = await room.snapshotContent()
+            let archive = RoomArchive(roomsDirectory: roomsDirectory, room: room.id)
+            do {
+                try archive.append(unarchived, after: archivedSeq)
+                try archive.write(meta)
+                await room.archived(through: meta.lastSeq)
+            } catch {
+                failed = true
+                context.index.markDirty(room.id)
+                logger.error("snapshot of room \(room.id) failed: \(error)")
+            }
+        }
+        if !failed { context.journal.removeSegments(before: segment) }
+        if !dirty.isEmpty {
+            RoomMetrics.snapshotSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            RoomMetrics.snapshotRooms.record(dirty.count)
+        }
+    }
+
+    /// Snapshots every `interval` seconds until cancelled.
+    func runSnapshots(every interval: Double) async {
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))) != nil else { return }
+            await snapshot()
+        }
+    }
+
+    /// A last snapshot, then the journal is closed.
+    func close() async {
+        await snapshot()
+        context.journal.close()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

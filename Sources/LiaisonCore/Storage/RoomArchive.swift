@@ -1,0 +1,121 @@
+import Foundation
+
+/// A room's files under `rooms/<id>/`: `meta.json` (the snapshot of everything but messages),
+/// `messages.log` (every archived `msg` event, framed) and `messages.idx` (each message's offset in the
+/// log, 8 bytes per seq). Only the snapshotter writes them; readers stay below the snapshot's `lastSeq`.
+struct RoomArchive: Sendable {
+    /// The snapshot of a room.
+    struct Meta: Codable, Sendable {
+        var id: String
+        var tenant: String
+        var kind: RoomKind
+        var title: String?
+        var createdAt: Millis
+        var members: [String]
+        /// Every message up to here is in `messages.log`.
+        var lastSeq: UInt64
+        var acked: [String: UInt64]
+        var read: [String: UInt64]
+        var snapshotAt: Millis
+    }
+
+    let directory: URL
+    private var metaURL: URL { directory.appendingPathComponent("meta.json") }
+    private var logURL: URL { directory.appendingPathComponent("messages.log") }
+    private var indexURL: URL { directory.appendingPathComponent("messages.idx") }
+
+    init(roomsDirectory: URL, room: String) {
+        directory = roomsDirectory.appendingPathComponent(room, isDirectory: true)
+    }
+
+    /// Every room snapshot under `roomsDirectory`.
+    static func loadAll(_ roomsDirectory: URL) throws -> [Meta] {
+        try FileManager.default.createDirectory(at: roomsDirectory, withIntermediateDirectories: true)
+        let decoder = JSONDecoder()
+        return try FileManager.default.contentsOfDirectory(atPath: roomsDirectory.path).compactMap { name in
+            let url = roomsDirectory.appendingPathComponent(name).appendingPathComponent("meta.json")
+            guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+            return try decoder.decode(Meta.self, from: data)
+        }
+    }
+
+    /// Appends `messages` (which follow `archivedSeq`) to the log and index and syncs both. A tail left
+    /// by a crash after an earlier append (beyond `archivedSeq`) is cut first.
+    func append(_ messages: [StoredMessage], after archivedSeq: UInt64) throws {
+        guard !messages.isEmpty else { return }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let index = try FileHandle.openOrCreate(indexURL)
+        let log = try FileHandle.openOrCreate(logURL)
+        defer {
+            try? index.close()
+            try? log.close()
+        }
+        let indexLength = archivedSeq * 8
+        var logLength = try log.seekToEnd()
+        if try index.seekToEnd() > indexLength {
+            try index.seek(toOffset: indexLength)
+            logLength = try index.read(upToCount: 8).map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? logLength
+            try index.truncate(atOffset: indexLength)
+            try log.truncate(atOffset: logLength)
+        }
+        var logBytes: [UInt8] = []
+        var indexBytes: [UInt8] = []
+        for message in messages {
+            withUnsafeBytes(of: (logLength + UInt64(logBytes.count)).littleEndian) { indexBytes += $0 }
+            RecordFraming.append(UnsafeRawBufferPointer(start: message.frame.payloadStart, count: message.frame.count), to: &logBytes)
+        }
+        try log.seek(toOffset: logLength)
+        try log.write(contentsOf: logBytes)
+        try log.synchronize()
+        try index.seek(toOffset: indexLength)
+        try index.write(contentsOf: indexBytes)
+        try index.synchronize()
+    }
+
+    /// Replaces `meta.json` atomically (temp file, sync, rename).
+    func write(_ meta: Meta) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent("meta.json.tmp")
+        let data = try JSONEncoder().encode(meta)
+        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: temporary)
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary.path, metaURL.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    /// Archived messages `range` (all at or below the last snapshot), oldest first.
+    func read(_ range: ClosedRange<UInt64>) throws -> [StoredMessage] {
+        guard range.lowerBound >= 1 else { return [] }
+        let index = try FileHandle(forReadingFrom: indexURL)
+        let log = try FileHandle(forReadingFrom: logURL)
+        defer {
+            try? index.close()
+            try? log.close()
+        }
+        try index.seek(toOffset: (range.lowerBound - 1) * 8)
+        let offsets = (try index.read(upToCount: (range.count + 1) * 8)) ?? Data()
+        let count = offsets.count / 8
+        guard count > 0 else { return [] }
+        let start = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        try log.seek(toOffset: start)
+        let bytes: Data
+        if count > range.count {
+            let end = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: range.count * 8, as: UInt64.self)) }
+            bytes = try log.read(upToCount: Int(end - start)) ?? Data()
+        } else {
+            bytes = try log.readToEnd() ?? Data()
+        }
+        return RecordFraming.records(in: bytes).records.prefix(range.count).compactMap { StoredMessage(eventBytes: $0.payload) }
+    }
+}
+
+extension FileHandle {
+    static func openOrCreate(_ url: URL) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        return try FileHandle(forUpdating: url)
+    }
+}
