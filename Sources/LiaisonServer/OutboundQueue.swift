@@ -1,3 +1,4 @@
+import CLibWebSockets
 import LiaisonCore
 import Synchronization
 
@@ -10,11 +11,11 @@ final class OutboundQueue: Transport, Sendable {
     }
 
     private let commands = Mutex<[Command]>([])
-    /// Interrupts the service thread's wait (`lws_cancel_service`); set once the context exists.
-    private let wake = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The context whose service wait `interrupt()` cancels; set once it exists.
+    private let context = Mutex<ContextHandle?>(nil)
 
-    func setWake(_ wake: @escaping @Sendable () -> Void) {
-        self.wake.withLock { $0 = wake }
+    func attach(_ context: ContextHandle) {
+        self.context.withLock { $0 = context }
     }
 
     func send(_ frame: OutboundFrame, to peers: [any Peer]) {
@@ -26,9 +27,9 @@ final class OutboundQueue: Transport, Sendable {
         push(.close(peer as! Connection, code, reason))
     }
 
-    /// Wakes the service thread without a command (shutdown).
+    /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).
     func interrupt() {
-        wake.withLock { $0 }?()
+        if let context = context.withLock({ $0 }) { lws_cancel_service(context.pointer) }
     }
 
     private func push(_ command: Command) {

@@ -67,8 +67,7 @@ final class WebSocketServer: @unchecked Sendable {
         info.user = Unmanaged.passUnretained(self).toOpaque()
         guard let context = lws_create_context(&info) else { throw ServerError.contextCreation }
         self.context = context
-        let handle = ContextHandle(pointer: context)
-        queue.setWake { lws_cancel_service(handle.pointer) }
+        queue.attach(ContextHandle(pointer: context))
 
         try createVhost(name: "ws", port: configuration.port, tls: false)
         if tls { try createVhost(name: "wss", port: configuration.tlsPort, tls: true) }
@@ -80,7 +79,8 @@ final class WebSocketServer: @unchecked Sendable {
         info.port = Int32(port)
         info.iface = UnsafePointer(cString(configuration.host))
         info.protocols = UnsafePointer(protocols)
-        info.options = lwss_option_validate_utf8()
+        // lws turns TLS on for a vhost only when the vhost's own options ask for the SSL init too.
+        info.options = lwss_option_validate_utf8() | (tls ? lwss_option_ssl_global_init() : 0)
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)
         if tls {
             info.ssl_cert_filepath = UnsafePointer(cString(configuration.tlsCertificate ?? ""))
@@ -102,10 +102,10 @@ final class WebSocketServer: @unchecked Sendable {
         await withCheckedContinuation { continuation in
             finished.withLock { $0 = continuation }
             let thread = Thread { [self] in
+                Thread.current.name = "lws-service"
                 serviceLoop()
                 finished.withLock { $0.take() }?.resume()
             }
-            thread.name = "lws-service"
             thread.stackSize = 1 << 20
             thread.start()
         }
