@@ -28,6 +28,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes queued to one connection before it is closed as a slow consumer (LIAISON_OUTBOX_LIMIT_BYTES; default 4194304).") var outboxLimitBytes: Int?
     @Option(help: "Seconds between snapshots of changed rooms (LIAISON_SNAPSHOT_INTERVAL; default 5).") var snapshotInterval: Double?
     @Option(help: "batch (group commit before ok), always (a sync per record) or never (UNSAFE, benchmarks only) (LIAISON_FSYNC; default batch).") var fsync: String?
+    @Option(help: "Seconds a MOD request stays open without a claim (LIAISON_MOD_TTL; default 120).") var modTtl: Double?
     @Option(help: "Archived messages each room keeps in memory (LIAISON_ROOM_MEMORY_MESSAGES; default 1000).") var roomMemoryMessages: Int?
 
     func run() async throws {
@@ -84,6 +85,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--fsync must be one of \(FsyncMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         server.hub.fsync = fsyncMode
+        server.hub.modTTL = try Environment.resolve(modTtl, "mod-ttl", 120) { Double($0) }
         server.hub.roomMemoryMessages = try Environment.resolve(roomMemoryMessages, "room-memory-messages", 1000) { Int($0) }
         guard server.hub.roomMemoryMessages >= 0 else { throw ValidationError("--room-memory-messages must not be negative") }
 
@@ -95,7 +97,7 @@ struct Serve: AsyncParsableCommand {
         }
         for (name, value) in [("hello-timeout", server.hub.helloTimeout), ("heartbeat", server.hub.heartbeat),
                               ("presence-grace", server.hub.presenceGrace), ("rate-limit", server.hub.rateLimit),
-                              ("snapshot-interval", server.hub.snapshotInterval)]
+                              ("snapshot-interval", server.hub.snapshotInterval), ("mod-ttl", server.hub.modTTL)]
         where !(value > 0) {
             throw ValidationError("--\(name) must be a positive number of seconds")
         }

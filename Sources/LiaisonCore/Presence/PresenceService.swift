@@ -30,6 +30,11 @@ public actor PresenceService {
         book.watch(users, session: session)
     }
 
+    /// The current status of each of `users`.
+    func statuses(of users: [UserKey]) -> [UserKey: PresenceStatus] {
+        Dictionary(users.map { ($0, book.info($0).status) }, uniquingKeysWith: { first, _ in first })
+    }
+
     func unwatch(_ users: [UserKey], session: SessionID) {
         book.unwatch(users, session: session)
     }

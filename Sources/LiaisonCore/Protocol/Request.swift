@@ -14,6 +14,10 @@ public enum Request: Sendable {
     case msgAck(Cursor)
     case msgRead(Cursor)
     case typing(RoomRef)
+    case modRequest(ModRequestParams)
+    case modClaim(ModRef)
+    case modDecline(ModRef)
+    case modCancel(ModRef)
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -84,6 +88,24 @@ public enum Request: Sendable {
         public let seq: UInt64
     }
 
+    /// `mod.request {area, question, mode, ttl_s?}`.
+    public struct ModRequestParams: Decodable, Sendable {
+        public let area: String
+        public let question: String
+        public let mode: ModRequest.Mode
+        public let ttl: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case area, question, mode
+            case ttl = "ttl_s"
+        }
+    }
+
+    /// `mod.claim`, `mod.decline`, `mod.cancel`: `{request}`.
+    public struct ModRef: Decodable, Sendable {
+        public let request: String
+    }
+
     /// The wire name of each request type, and how to decode its parameters.
     static let decoders: [String: @Sendable (RequestDecoder.Fields) throws -> Request] = [
         "hello": { .hello(try $0.decode()) },
@@ -100,6 +122,10 @@ public enum Request: Sendable {
         "msg.ack": { .msgAck(try $0.decode()) },
         "msg.read": { .msgRead(try $0.decode()) },
         "typing": { .typing(try $0.decode()) },
+        "mod.request": { .modRequest(try $0.decode()) },
+        "mod.claim": { .modClaim(try $0.decode()) },
+        "mod.decline": { .modDecline(try $0.decode()) },
+        "mod.cancel": { .modCancel(try $0.decode()) },
     ]
 }
 

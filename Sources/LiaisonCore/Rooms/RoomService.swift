@@ -7,11 +7,10 @@ public final class RoomService: Sendable {
     let roomsDirectory: URL
     private let logger = Logger(label: "liaison.rooms")
 
-    /// Loads every room snapshot, replays the journal over them, and opens the journal for appends.
-    init(dataDirectory: URL, fsync: FsyncMode, retention: Int, transport: any Transport,
+    /// Loads every room snapshot and replays the journal's room records over them.
+    init(dataDirectory: URL, journal: Journal, records: [Data], retention: Int, transport: any Transport,
          registry: SessionRegistry, audit: AuditLog) throws {
         roomsDirectory = dataDirectory.appendingPathComponent("rooms", isDirectory: true)
-        let journalDirectory = dataDirectory.appendingPathComponent("journal", isDirectory: true)
 
         var states: [String: RoomState] = [:]
         for meta in try RoomArchive.loadAll(roomsDirectory) {
@@ -21,7 +20,6 @@ public final class RoomService: Sendable {
             states[meta.id] = state
         }
         let snapshotted = Set(states.keys)
-        let (records, lastSegment) = try Journal.recover(journalDirectory, logger: logger)
         var replayed = 0
         for data in records {
             guard let record = RoomRecord.decode(data) else { continue }
@@ -35,7 +33,6 @@ public final class RoomService: Sendable {
             replayed += 1
         }
 
-        let journal = try Journal(directory: journalDirectory, mode: fsync, lastSegment: lastSegment)
         let index = RoomIndex()
         context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
                               index: index, retention: retention)
@@ -114,15 +111,15 @@ public final class RoomService: Sendable {
 
     // MARK: Snapshots
 
-    /// Writes a snapshot of every room changed since the last one, then drops journal segments that
-    /// only hold what the snapshots now have.
-    func snapshot() async {
-        // Rotate before taking the dirty set: a change made after the rotation stays in the new segment.
-        guard context.index.hasDirty else { return }
+    /// Whether any room changed since its last snapshot.
+    var hasChanges: Bool { context.index.hasDirty }
+
+    /// Writes a snapshot of every room changed since the last one. Returns false if any failed (they
+    /// stay marked for the next cycle). Call after rotating the journal.
+    func writeSnapshots() async -> Bool {
         let started = ContinuousClock.now
-        let segment = context.journal.rotate()
         let dirty = context.index.takeDirty()
-        var failed = false
+        var succeeded = true
         for room in dirty {
             let (meta, unarchived, archivedSeq) = await room.snapshotContent()
             let archive = RoomArchive(roomsDirectory: roomsDirectory, room: room.id)
@@ -131,30 +128,16 @@ public final class RoomService: Sendable {
                 try archive.write(meta)
                 await room.archived(through: meta.lastSeq)
             } catch {
-                failed = true
+                succeeded = false
                 context.index.markDirty(room.id)
                 logger.error("snapshot of room \(room.id) failed: \(error)")
             }
         }
-        if !failed { context.journal.removeSegments(before: segment) }
         if !dirty.isEmpty {
             RoomMetrics.snapshotSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             RoomMetrics.snapshotRooms.record(dirty.count)
         }
-    }
-
-    /// Snapshots every `interval` seconds until cancelled.
-    func runSnapshots(every interval: Double) async {
-        while !Task.isCancelled {
-            guard (try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))) != nil else { return }
-            await snapshot()
-        }
-    }
-
-    /// A last snapshot, then the journal is closed.
-    func close() async {
-        await snapshot()
-        context.journal.close()
+        return succeeded
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The domain's services, wired together: what every session reaches.
 ///
@@ -13,6 +14,8 @@ public final class Hub: Sendable {
     public let presence: PresenceService
     public let audit: AuditLog
     public let rooms: RoomService
+    public let mod: ModService
+    let journal: Journal
     public var policy: Policy { configuration.policy }
 
     /// Opens the persisted state under `dataDirectory` (users and the audit trail).
@@ -28,14 +31,36 @@ public final class Hub: Sendable {
         registry = SessionRegistry()
         presence = PresenceService(
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit)
+        let journalDirectory = dataDirectory.appendingPathComponent("journal", isDirectory: true)
+        let (records, lastSegment) = try Journal.recover(journalDirectory, logger: Logger(label: "liaison.journal"))
+        journal = try Journal(directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment)
         rooms = try RoomService(
-            dataDirectory: dataDirectory, fsync: configuration.fsync, retention: configuration.roomMemoryMessages,
+            dataDirectory: dataDirectory, journal: journal, records: records, retention: configuration.roomMemoryMessages,
             transport: transport, registry: registry, audit: audit)
+        mod = try ModService(
+            dataDirectory: dataDirectory, journal: journal, records: records, configuration: configuration,
+            directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit)
     }
 
-    /// Runs the periodic work (snapshots) until cancelled.
+    /// Runs the periodic work (snapshots, MOD expiry timers) until cancelled.
     public func runMaintenance() async {
-        await rooms.runSnapshots(every: configuration.snapshotInterval)
+        await mod.armExpiryTimers()
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: .milliseconds(Int64(configuration.snapshotInterval * 1000)))) != nil
+            else { return }
+            await snapshot()
+        }
+    }
+
+    /// Writes snapshots of whatever changed, then drops the journal segments they cover. The journal is
+    /// rotated first, so a change made during the snapshot stays in a segment that is kept.
+    public func snapshot() async {
+        let modChanged = await mod.hasChanges
+        guard rooms.hasChanges || modChanged else { return }
+        let segment = journal.rotate()
+        let roomsWritten = await rooms.writeSnapshots()
+        let modWritten = await mod.writeSnapshot()
+        if roomsWritten && modWritten { journal.removeSegments(before: segment) }
     }
 
     /// A new session for a connection the transport accepted.
@@ -47,7 +72,8 @@ public final class Hub: Sendable {
 
     /// Makes everything durable (at shutdown): a last snapshot, the journal closed, the audit synced.
     public func close() async {
-        await rooms.close()
+        await snapshot()
+        journal.close()
         audit.flush()
     }
 }

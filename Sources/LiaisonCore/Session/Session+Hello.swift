@@ -59,6 +59,7 @@ extension Session {
             count += missed.count
         }
         RoomMetrics.replayed.increment(by: count)
+        for offer in await hub.mod.offers(for: caller) { hub.transport.send(offer, to: peer) }
         syncGate.end(replayed: replayed, synced: FrameEncoder.event(SyncedEvent()), transport: hub.transport, peer: peer)
     }
 }

@@ -6,6 +6,10 @@ extension Session {
 
     func presenceSet(_ params: Request.PresenceSet, caller: Caller) async -> FrameEncoder.Empty {
         await hub.presence.set(caller.key, device: caller.device, session: id, status: params.status, note: params.note)
+        if caller.role == .fmd, params.status != .dnd {
+            // An expert leaving dnd sees the requests opened meanwhile.
+            for offer in await hub.mod.offers(for: caller, onlyNew: true) { hub.transport.send(offer, to: peer) }
+        }
         return FrameEncoder.Empty()
     }
 

@@ -187,6 +187,14 @@ public final class Session: @unchecked Sendable {
         case .typing(let params):
             try await typing(params, caller: caller)
             return .ok(FrameEncoder.Empty())
+        case .modRequest(let params):
+            try await modRequest(params, caller: caller, responder: responder)
+        case .modClaim(let params):
+            try await modClaim(params, caller: caller, responder: responder)
+        case .modDecline(let params):
+            try await modDecline(params, caller: caller, responder: responder)
+        case .modCancel(let params):
+            try await hub.mod.cancel(params.request, by: caller, responder: responder)
         }
         return .deferred
     }
