@@ -29,6 +29,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between snapshots of changed rooms (LIAISON_SNAPSHOT_INTERVAL; default 5).") var snapshotInterval: Double?
     @Option(help: "batch (group commit before ok), always (a sync per record) or never (UNSAFE, benchmarks only) (LIAISON_FSYNC; default batch).") var fsync: String?
     @Option(help: "Seconds a MOD request stays open without a claim (LIAISON_MOD_TTL; default 120).") var modTtl: Double?
+    @Option(help: "Seconds a call rings before it ends with timeout (LIAISON_RING_TIMEOUT; default 45).") var ringTimeout: Double?
+    @Option(help: "Seconds a call waits for a device that went away (LIAISON_CALL_GRACE; default 20).") var callGrace: Double?
+    @Option(help: "TURN server URLs handed to clients, comma-separated (LIAISON_TURN_URLS).") var turnUrls: String?
+    @Option(help: "Secret shared with the TURN server, TURN REST API (LIAISON_TURN_SECRET).") var turnSecret: String?
+    @Option(help: "Seconds TURN credentials stay valid (LIAISON_TURN_TTL; default 86400).") var turnTtl: Double?
     @Option(help: "Archived messages each room keeps in memory (LIAISON_ROOM_MEMORY_MESSAGES; default 1000).") var roomMemoryMessages: Int?
 
     func run() async throws {
@@ -86,6 +91,12 @@ struct Serve: AsyncParsableCommand {
         }
         server.hub.fsync = fsyncMode
         server.hub.modTTL = try Environment.resolve(modTtl, "mod-ttl", 120) { Double($0) }
+        server.hub.ringTimeout = try Environment.resolve(ringTimeout, "ring-timeout", 45) { Double($0) }
+        server.hub.callGrace = try Environment.resolve(callGrace, "call-grace", 20) { Double($0) }
+        server.hub.turnURLs = try Environment.resolve(turnUrls, "turn-urls", "") { $0 }
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        server.hub.turnSecret = try Environment.resolve(turnSecret, "turn-secret", nil) { $0 }
+        server.hub.turnTTL = try Environment.resolve(turnTtl, "turn-ttl", 86400) { Double($0) }
         server.hub.roomMemoryMessages = try Environment.resolve(roomMemoryMessages, "room-memory-messages", 1000) { Int($0) }
         guard server.hub.roomMemoryMessages >= 0 else { throw ValidationError("--room-memory-messages must not be negative") }
 
@@ -97,7 +108,9 @@ struct Serve: AsyncParsableCommand {
         }
         for (name, value) in [("hello-timeout", server.hub.helloTimeout), ("heartbeat", server.hub.heartbeat),
                               ("presence-grace", server.hub.presenceGrace), ("rate-limit", server.hub.rateLimit),
-                              ("snapshot-interval", server.hub.snapshotInterval), ("mod-ttl", server.hub.modTTL)]
+                              ("snapshot-interval", server.hub.snapshotInterval), ("mod-ttl", server.hub.modTTL),
+                              ("ring-timeout", server.hub.ringTimeout), ("call-grace", server.hub.callGrace),
+                              ("turn-ttl", server.hub.turnTTL)]
         where !(value > 0) {
             throw ValidationError("--\(name) must be a positive number of seconds")
         }

@@ -18,9 +18,12 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
 public struct ProtocolError: Error, Sendable, Equatable {
     public let code: ErrorCode
     public let message: String
+    /// Extra fields of the error reply (e.g. the `call` a glare `busy` points to).
+    public let details: [String: String]
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, details: [String: String] = [:]) {
         self.code = code
         self.message = message
+        self.details = details
     }
 }

@@ -28,7 +28,7 @@ public enum FrameEncoder {
 
     /// `{"type":"error","id":…,"code":…,"message":…}`; without an id when the request had none.
     public static func error(id: String?, _ error: ProtocolError) -> OutboundFrame {
-        encode(ErrorReply(id: id, code: error.code, message: error.message))
+        encode(ErrorReply(id: id, code: error.code, message: error.message, details: error.details))
     }
 
     /// A server event: a value whose encoding carries its own `type`.
@@ -65,9 +65,25 @@ public enum FrameEncoder {
     }
 
     private struct ErrorReply: Encodable {
-        var type = "error"
         let id: String?
         let code: ErrorCode
         let message: String
+        let details: [String: String]
+
+        struct Key: CodingKey {
+            let stringValue: String
+            init(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in details { try container.encode(value, forKey: Key(stringValue: key)) }
+            try container.encode("error", forKey: Key(stringValue: "type"))
+            try container.encodeIfPresent(id, forKey: Key(stringValue: "id"))
+            try container.encode(code, forKey: Key(stringValue: "code"))
+            try container.encode(message, forKey: Key(stringValue: "message"))
+        }
     }
 }

@@ -18,6 +18,13 @@ public enum Request: Sendable {
     case modClaim(ModRef)
     case modDecline(ModRef)
     case modCancel(ModRef)
+    case callInvite(CallInvite)
+    case callAccept(CallAnswer)
+    case callCandidate(CallCandidate)
+    case callSDP(CallSDP)
+    case callReject(CallRef)
+    case callHangup(CallRef)
+    case turnCredentials
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -106,6 +113,46 @@ public enum Request: Sendable {
         public let request: String
     }
 
+    /// `call.invite {room, media, sdp}`: `sdp` is the caller's offer.
+    public struct CallInvite: Decodable, Sendable {
+        public let room: String
+        public let media: CallState.Media
+        public let sdp: String
+    }
+
+    /// `call.accept {call, sdp}`: `sdp` is the answer.
+    public struct CallAnswer: Decodable, Sendable {
+        public let call: String
+        public let sdp: String
+    }
+
+    /// `call.candidate {call, candidate: {candidate, sdpMid, sdpMLineIndex}}`.
+    public struct CallCandidate: Decodable, Sendable {
+        public let call: String
+        public let candidate: [String: JSONValue]
+    }
+
+    /// An SDP offer or answer.
+    public struct SessionDescription: Codable, Sendable {
+        public enum Kind: String, Sendable, Codable, WireEnum {
+            case offer, answer
+        }
+
+        public let type: Kind
+        public let sdp: String
+    }
+
+    /// `call.sdp {call, description: {type, sdp}}`.
+    public struct CallSDP: Decodable, Sendable {
+        public let call: String
+        public let description: SessionDescription
+    }
+
+    /// `call.reject {call}`, `call.hangup {call}`.
+    public struct CallRef: Decodable, Sendable {
+        public let call: String
+    }
+
     /// The wire name of each request type, and how to decode its parameters.
     static let decoders: [String: @Sendable (RequestDecoder.Fields) throws -> Request] = [
         "hello": { .hello(try $0.decode()) },
@@ -126,6 +173,13 @@ public enum Request: Sendable {
         "mod.claim": { .modClaim(try $0.decode()) },
         "mod.decline": { .modDecline(try $0.decode()) },
         "mod.cancel": { .modCancel(try $0.decode()) },
+        "call.invite": { .callInvite(try $0.decode()) },
+        "call.accept": { .callAccept(try $0.decode()) },
+        "call.candidate": { .callCandidate(try $0.decode()) },
+        "call.sdp": { .callSDP(try $0.decode()) },
+        "call.reject": { .callReject(try $0.decode()) },
+        "call.hangup": { .callHangup(try $0.decode()) },
+        "turn.credentials": { _ in .turnCredentials },
     ]
 }
 

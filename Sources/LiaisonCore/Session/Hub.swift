@@ -15,6 +15,7 @@ public final class Hub: Sendable {
     public let audit: AuditLog
     public let rooms: RoomService
     public let mod: ModService
+    public let calls: CallService
     let journal: Journal
     public var policy: Policy { configuration.policy }
 
@@ -40,6 +41,7 @@ public final class Hub: Sendable {
         mod = try ModService(
             dataDirectory: dataDirectory, journal: journal, records: records, configuration: configuration,
             directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit)
+        calls = CallService(configuration: configuration, registry: registry, rooms: rooms, transport: transport, audit: audit)
     }
 
     /// Runs the periodic work (snapshots, MOD expiry timers) until cancelled.

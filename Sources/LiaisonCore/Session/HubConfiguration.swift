@@ -16,6 +16,15 @@ public struct HubConfiguration: Sendable {
     public var roomMemoryMessages = 1000
     /// Seconds a MOD request stays open without a claim, unless it says otherwise (`ttl_s`).
     public var modTTL: Double = 120
+    /// Seconds a call rings before it ends with `timeout`.
+    public var ringTimeout: Double = 45
+    /// Seconds a call waits for a device of it that went away.
+    public var callGrace: Double = 20
+    /// TURN servers handed out by `turn.credentials`, and the secret shared with them (TURN REST API).
+    public var turnURLs: [String] = []
+    public var turnSecret: String?
+    /// Seconds TURN credentials stay valid.
+    public var turnTTL: Double = 86400
     /// Role rules.
     public var policy: Policy = .default
 

@@ -60,6 +60,7 @@ extension Session {
         }
         RoomMetrics.replayed.increment(by: count)
         for offer in await hub.mod.offers(for: caller) { hub.transport.send(offer, to: peer) }
+        for frame in await hub.calls.sessionStarted(caller, session: id) { hub.transport.send(frame, to: peer) }
         syncGate.end(replayed: replayed, synced: FrameEncoder.event(SyncedEvent()), transport: hub.transport, peer: peer)
     }
 }

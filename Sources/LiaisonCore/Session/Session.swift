@@ -195,6 +195,26 @@ public final class Session: @unchecked Sendable {
             try await modDecline(params, caller: caller, responder: responder)
         case .modCancel(let params):
             try await hub.mod.cancel(params.request, by: caller, responder: responder)
+        case .callInvite(let params):
+            try requireChat(caller)
+            return .ok(try await hub.calls.invite(params, by: caller, session: self.id))
+        case .callAccept(let params):
+            try await hub.calls.accept(params, by: caller, session: self.id)
+            return .ok(FrameEncoder.Empty())
+        case .callCandidate(let params):
+            try await hub.calls.candidate(params, session: self.id, tenant: caller.record.tenant)
+            return .ok(FrameEncoder.Empty())
+        case .callSDP(let params):
+            try await hub.calls.sdp(params, session: self.id, tenant: caller.record.tenant)
+            return .ok(FrameEncoder.Empty())
+        case .callReject(let params):
+            try await hub.calls.reject(params.call, session: self.id, caller: caller)
+            return .ok(FrameEncoder.Empty())
+        case .callHangup(let params):
+            try await hub.calls.hangup(params.call, session: self.id, caller: caller)
+            return .ok(FrameEncoder.Empty())
+        case .turnCredentials:
+            return .ok(try turnCredentials(caller: caller))
         }
         return .deferred
     }
@@ -237,6 +257,7 @@ public final class Session: @unchecked Sendable {
         guard case .active(let caller) = previous else { return }
         hub.registry.unregister(self, user: caller.key, device: caller.device)
         await hub.presence.disconnect(caller.key, device: caller.device, session: id)
+        await hub.calls.sessionEnded(id)
         hub.audit.record(AuditEvent(
             "session.end", tenant: caller.record.tenant, actor: caller.record.user, device: caller.device,
             detail: ["session": id.description]))
