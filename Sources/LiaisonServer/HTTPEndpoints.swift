@@ -13,9 +13,13 @@ struct HTTPEndpoints: Sendable {
     let metrics: PrometheusCollectorRegistry
     let started: ContinuousClock.Instant
     let connectionCount: @Sendable () -> Int
+    let console = StaticFiles()
+    /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
+    let devSecret: String?
 
-    func respond(to path: String) -> Response {
-        switch path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path {
+    /// `path` is the request path; `query` its query string (lws hands them over separately).
+    func respond(to path: String, query: [String: String]) -> Response {
+        switch path {
         case "/healthz":
             let uptime = ContinuousClock.now - started
             let body: [String: Any] = [
@@ -28,9 +32,32 @@ struct HTTPEndpoints: Sendable {
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
             return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
+        case "/dev/token":
+            return devToken(query)
         default:
+            if let file = console.file(for: path) {
+                return Response(status: 200, contentType: file.contentType, body: file.body)
+            }
             return json(404, ["error": "not_found", "message": "no such endpoint: WebSocket clients connect to /ws"])
         }
+    }
+
+    /// A token for any user, role, tenant and areas: development only.
+    private func devToken(_ query: [String: String]) -> Response {
+        guard let devSecret else {
+            return json(404, ["error": "not_found", "message": "dev tokens are available only with liaison serve --dev"])
+        }
+        guard let sub = query["sub"], !sub.isEmpty, let tenant = query["tenant"], !tenant.isEmpty,
+              let role = query["role"].flatMap(Role.init(rawValue:)) else {
+            return json(400, ["error": "bad_request", "message": "sub, tenant and role (hcp, msl, fmd, admin) are required"])
+        }
+        let areas = query["areas"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let claims = TokenClaims(sub: sub, role: role, tenant: tenant, name: query["name"].flatMap { $0.isEmpty ? nil : $0 },
+                                 areas: areas, expires: Date().addingTimeInterval(12 * 3600))
+        guard let token = try? TokenIssuer.token(secret: devSecret, claims: claims) else {
+            return json(500, ["error": "internal", "message": "the token could not be signed"])
+        }
+        return json(200, ["token": token])
     }
 
     private func json(_ status: UInt32, _ object: [String: Any]) -> Response {

@@ -20,7 +20,8 @@ public final class LiaisonServer: Sendable {
             verifier: verifier, transport: queue)
         let started = ContinuousClock.now
         let box = ConnectionCountBox()
-        let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() })
+        let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
+                                 devSecret: configuration.dev ? configuration.jwtSecret : nil)
         transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
         box.server = transport
         try transport.start()

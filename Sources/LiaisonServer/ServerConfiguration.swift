@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var outboxLimitBytes = 4 * 1024 * 1024
     /// Grace for clients to close after the server's 1001 at shutdown.
     public var shutdownGrace: Double = 2
+    /// Development mode: `GET /dev/token` mints tokens with the server's secret (never in production).
+    public var dev = false
     public var hub = HubConfiguration()
 
     public init(jwtSecret: String) {

@@ -177,7 +177,7 @@ extension WebSocketServer {
 
     private func serveHTTP(_ wsi: OpaquePointer, path: String, slot: UnsafeMutableRawPointer?) -> Int32 {
         guard let slot else { return -1 }
-        let response = http.respond(to: path)
+        let response = http.respond(to: path, query: queryArguments(wsi))
         var headers = [UInt8](repeating: 0, count: Int(lwss_pre()) + 1024)
         let status = headers.withUnsafeMutableBufferPointer { buffer -> Int32 in
             let start = buffer.baseAddress! + Int(lwss_pre())
@@ -193,6 +193,20 @@ extension WebSocketServer {
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(PendingBody(response.body)).toOpaque(), as: UnsafeMutableRawPointer?.self)
         lws_callback_on_writable(wsi)
         return 0
+    }
+
+    /// The request's `?name=value&…` arguments, URL-decoded by lws.
+    private func queryArguments(_ wsi: OpaquePointer) -> [String: String] {
+        var arguments: [String: String] = [:]
+        var buffer = [CChar](repeating: 0, count: 2048)
+        var index: Int32 = 0
+        while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) > 0 {
+            let pair = String(cString: buffer)
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if let name = parts.first { arguments[String(name)] = parts.count > 1 ? String(parts[1]) : "" }
+            index += 1
+        }
+        return arguments
     }
 
     private func writeHTTPBody(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) -> Int32 {

@@ -28,6 +28,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bytes queued to one connection before it is closed as a slow consumer (LIAISON_OUTBOX_LIMIT_BYTES; default 4194304).") var outboxLimitBytes: Int?
     @Option(help: "Seconds between snapshots of changed rooms (LIAISON_SNAPSHOT_INTERVAL; default 5).") var snapshotInterval: Double?
     @Option(help: "batch (group commit before ok), always (a sync per record) or never (UNSAFE, benchmarks only) (LIAISON_FSYNC; default batch).") var fsync: String?
+    @Flag(help: "Development mode: GET /dev/token mints tokens for any user (LIAISON_DEV=1). Never in production.") var dev = false
     @Option(help: "Seconds a MOD request stays open without a claim (LIAISON_MOD_TTL; default 120).") var modTtl: Double?
     @Option(help: "Seconds a call rings before it ends with timeout (LIAISON_RING_TIMEOUT; default 45).") var ringTimeout: Double?
     @Option(help: "Seconds a call waits for a device that went away (LIAISON_CALL_GRACE; default 20).") var callGrace: Double?
@@ -90,6 +91,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--fsync must be one of \(FsyncMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         server.hub.fsync = fsyncMode
+        server.dev = dev || ["1", "true", "yes"].contains(Environment.value(for: "dev")?.lowercased() ?? "")
         server.hub.modTTL = try Environment.resolve(modTtl, "mod-ttl", 120) { Double($0) }
         server.hub.ringTimeout = try Environment.resolve(ringTimeout, "ring-timeout", 45) { Double($0) }
         server.hub.callGrace = try Environment.resolve(callGrace, "call-grace", 20) { Double($0) }
@@ -126,7 +128,8 @@ struct Serve: AsyncParsableCommand {
         } else {
             lines.append("  wss  off (give --tls-cert and --tls-key to turn it on)")
         }
-        lines.append("  http http://\(server.host):\(server.port)/healthz  /metrics")
+        lines.append("  http http://\(server.host):\(server.port)/  (console)  /healthz  /metrics")
+        if server.dev { lines.append("  DEV MODE: /dev/token mints tokens for anyone. Never run like this in production.") }
         lines.append("  data \(server.dataDirectory.path)  (fsync: \(server.hub.fsync.rawValue)\(server.hub.fsync == .never ? ", UNSAFE: acknowledged messages can be lost" : ""))")
         let secretNote = configuration.devSecret
             ? "dev secret from \(server.dataDirectory.appendingPathComponent(DevSecret.fileName).path)" : "the configured secret"

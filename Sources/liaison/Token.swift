@@ -21,6 +21,6 @@ struct Token: AsyncParsableCommand {
         let areas = self.areas?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let claims = TokenClaims(
             sub: sub, role: role, tenant: tenant, name: name, areas: areas, expires: Date().addingTimeInterval(ttl))
-        print(try await TokenIssuer.token(secret: secret, claims: claims))
+        print(try TokenIssuer.token(secret: secret, claims: claims))
     }
 }

@@ -16,7 +16,7 @@ public struct TokenClaims: JWTPayload, Equatable {
         self.tenant = tenant
         self.name = name
         self.areas = areas
-        self.exp = ExpirationClaim(value: expires)
+        self.exp = ExpirationClaim(value: Date(timeIntervalSince1970: expires.timeIntervalSince1970.rounded(.down)))
     }
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {
