@@ -63,9 +63,21 @@ class ServerFactory:
                 args += [f"--{k}", str(v)]
         args += list(extra_args)
         srv = Server(bin_path, self.tmp_path, args, secret, port, data_dir, self.clients)
+        srv.flags = dict(flags)
+        srv.extra_args = list(extra_args)
         self.servers.append(srv)
         srv.wait_healthy(30)
         return srv
+
+    def restart(self, old: Server, *, extra_args=None, **flags) -> Server:
+        """Start a new server on `old`'s data dir with `old`'s secret and flags (overridden by
+        `flags`), after `old` has exited (stop it, or kill it, first). The port is a new one."""
+        if old.process.poll() is None:
+            raise AssertionError("restart: the old server is still running; stop or kill it first")
+        merged = dict(getattr(old, "flags", {}))
+        merged.update(flags)
+        extra = getattr(old, "extra_args", []) if extra_args is None else extra_args
+        return self(secret=old.secret, data_dir=old.data_dir, extra_args=extra, **merged)
 
 
 @pytest.fixture
@@ -92,3 +104,9 @@ async def _close_clients(server_factory):
 @pytest.fixture
 def server(server_factory) -> Server:
     return server_factory()
+
+
+@pytest.fixture
+def chat_server(server_factory) -> Server:
+    """A server for chat tests: a rate limit high enough for bulk sends."""
+    return server_factory(rate_limit=100000)

@@ -515,6 +515,25 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
+    def kill(self, timeout: float = 10.0) -> int:
+        """SIGKILL the server (no clean shutdown) and wait, bounded, for it to be gone."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout)
+        return self.process.returncode
+
+    def stop_clean(self, timeout: float = 10.0) -> int:
+        """SIGTERM and wait (bounded) for a clean exit; fails if the server does not exit in time."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            raise AssertionError(f"server did not exit within {timeout}s of SIGTERM\n{self.log_tail()}")
+        return self.process.returncode
+
     def stop(self, timeout: float = 5.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -584,3 +603,97 @@ def run_cli(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
 
 
 PRESENCE_FIELDS = {"user", "status", "note", "devices", "last_seen"}
+
+
+# --------------------------------------------------------------------------- rooms and chat
+
+
+def member_ids(members) -> set[str]:
+    """`members` of a room.list entry as a set of user ids (strings, or objects with `user`)."""
+    out = set()
+    for m in members:
+        out.add(m["user"] if isinstance(m, dict) else m)
+    return out
+
+
+async def create_room(c: Client, kind: str, members: list[str], title: str | None = None) -> str:
+    fields: dict[str, Any] = {"kind": kind, "members": members}
+    if title is not None:
+        fields["title"] = title
+    r = await c.ok("room.create", **fields)
+    room = r.get("room")
+    assert isinstance(room, str) and room, f"room.create ok without a room id: {r}"
+    return room
+
+
+async def send_msg(c: Client, room: str, body: str, cmid: str | None = None, timeout: float = REPLY_TIMEOUT) -> dict:
+    cmid = cmid or f"cm-{os.urandom(6).hex()}"
+    r = await c.ok("msg.send", timeout, room=room, body=body, client_msg_id=cmid)
+    r["client_msg_id"] = cmid
+    return r
+
+
+async def send_many(
+    c: Client, room: str, n: int, prefix: str = "m", window: int = 32, timeout: float = 60.0
+) -> list[dict]:
+    """Send `n` messages (bodies/client_msg_ids `{prefix}-{i}`), at most `window` unanswered at a
+    time; return the `ok` replies in send order (each with the client_msg_id added)."""
+    deadline = time.monotonic() + timeout
+    rids: list[tuple[str, str]] = []
+    done = 0
+    for i in range(n):
+        cmid = f"{prefix}-{i}"
+        rid = await c.send("msg.send", room=room, body=f"{prefix} body {i}", client_msg_id=cmid)
+        rids.append((rid, cmid))
+        while len(rids) - done >= window:
+            await c.reply(rids[done][0], max(0.1, deadline - time.monotonic()))
+            done += 1
+    out = []
+    for rid, cmid in rids:
+        r = await c.reply(rid, max(0.1, deadline - time.monotonic()))
+        assert r.get("type") == "ok", f"[{c.label}] msg.send {cmid} expected ok, got {r}"
+        r = dict(r)
+        r["client_msg_id"] = cmid
+        out.append(r)
+    return out
+
+
+async def full_history(c: Client, room: str, max_pages: int = 500, timeout: float = 10.0) -> list[dict]:
+    """Every message of `room`, oldest first, paging back with `before` (limit 100)."""
+    pages: list[list[dict]] = []
+    before = None
+    for _ in range(max_pages):
+        fields: dict[str, Any] = {"room": room, "limit": 100}
+        if before is not None:
+            fields["before"] = before
+        r = await c.ok("room.history", timeout, **fields)
+        msgs = r.get("messages")
+        assert isinstance(msgs, list), f"room.history without a messages list: {r}"
+        if not msgs:
+            break
+        pages.append(msgs)
+        first = msgs[0]["seq"]
+        if first <= 1:
+            break
+        if before is not None:
+            assert first < before, f"history paging did not move back: before={before}, got first seq {first}"
+        before = first
+    else:
+        raise AssertionError(f"history of {room} did not end within {max_pages} pages")
+    out: list[dict] = []
+    for page in reversed(pages):
+        out.extend(page)
+    return out
+
+
+async def connect_replay(srv: "Server", sub: str, role: str = "msl", tenant: str = "t1", device: str = "dev1",
+                         timeout: float = 30.0) -> tuple[Client, list[dict]]:
+    """Connect and hello; wait (bounded) for `synced`; return the client and the `msg` events
+    that arrived before `synced`, in arrival order."""
+    c = await srv.connect(label=f"{tenant}/{sub}/{device}")
+    r = await c.request("hello", timeout, token=srv.token(sub, role, tenant), device=device, client="liaison-e2e/1")
+    assert r.get("type") == "ok", f"hello expected ok, got {r}"
+    await c.next_event("synced", timeout)
+    idx = next(i for i, f in enumerate(c.frames) if isinstance(f, dict) and f.get("type") == "synced")
+    msgs = [f for f in c.frames[:idx] if isinstance(f, dict) and f.get("type") == "msg"]
+    return c, msgs
