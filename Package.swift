@@ -82,7 +82,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LiaisonServerTests",
-            dependencies: ["LiaisonServer", "LiaisonCore", "LiaisonClient"]
+            dependencies: [
+                "LiaisonServer", "LiaisonCore", "LiaisonClient",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
     ]
 )

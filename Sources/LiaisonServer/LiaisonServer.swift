@@ -27,6 +27,11 @@ public final class LiaisonServer: Sendable {
         try transport.start()
     }
 
+    /// The ws port (what the OS chose when configured with 0).
+    public var port: Int { transport.boundPort }
+    /// The wss port, 0 when off.
+    public var tlsPort: Int { transport.boundTLSPort }
+
     /// Whether the wss listener is on.
     public var tlsEnabled: Bool { configuration.tlsPort > 0 && configuration.tlsCertificate != nil }
 

@@ -24,6 +24,9 @@ final class WebSocketServer: @unchecked Sendable {
     var connections: [ObjectIdentifier: Connection] = [:]
     var closingAll = false
     var outboxTotal = 0
+    /// The ports the listeners bound (the configured ones, or what the OS chose for port 0).
+    private(set) var boundPort = 0
+    private(set) var boundTLSPort = 0
 
     // C memory that outlives the context.
     private let protocols: UnsafeMutablePointer<lws_protocols>
@@ -58,7 +61,9 @@ final class WebSocketServer: @unchecked Sendable {
         protocols.pointee.name = UnsafePointer(cString("liaison.v1"))
         protocols.pointee.callback = webSocketServerCallback
         protocols.pointee.per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
-        protocols.pointee.rx_buffer_size = 4096
+        // lws allocates this much per connection for inbound data; larger messages arrive in pieces and are
+        // reassembled, so a small buffer keeps idle connections cheap.
+        protocols.pointee.rx_buffer_size = 1024
         (protocols + 1).initialize(to: lws_protocols())
 
         let tls = configuration.tlsPort > 0 && configuration.tlsCertificate != nil
@@ -69,11 +74,11 @@ final class WebSocketServer: @unchecked Sendable {
         self.context = context
         queue.attach(ContextHandle(pointer: context))
 
-        try createVhost(name: "ws", port: configuration.port, tls: false)
-        if tls { try createVhost(name: "wss", port: configuration.tlsPort, tls: true) }
+        boundPort = try createVhost(name: "ws", port: configuration.port, tls: false)
+        if tls { boundTLSPort = try createVhost(name: "wss", port: configuration.tlsPort, tls: true) }
     }
 
-    private func createVhost(name: String, port: Int, tls: Bool) throws {
+    private func createVhost(name: String, port: Int, tls: Bool) throws -> Int {
         var info = lws_context_creation_info()
         info.vhost_name = UnsafePointer(cString(name))
         info.port = Int32(port)
@@ -86,9 +91,10 @@ final class WebSocketServer: @unchecked Sendable {
             info.ssl_cert_filepath = UnsafePointer(cString(configuration.tlsCertificate ?? ""))
             info.ssl_private_key_filepath = UnsafePointer(cString(configuration.tlsPrivateKey ?? ""))
         }
-        guard lws_create_vhost(context, &info) != nil else {
+        guard let vhost = lws_create_vhost(context, &info) else {
             throw ServerError.listen(name: name, host: configuration.host, port: port)
         }
+        return Int(lws_get_vhost_listen_port(vhost))
     }
 
     private func cString(_ string: String) -> UnsafeMutablePointer<CChar> {

@@ -44,7 +44,7 @@ struct Serve: AsyncParsableCommand {
 
         let configuration = try resolveConfiguration()
         let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
-        printBanner(configuration)
+        printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
 
         let signals = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
@@ -119,16 +119,16 @@ struct Serve: AsyncParsableCommand {
         return Resolved(server: server, devSecret: secretFlag == nil)
     }
 
-    private func printBanner(_ configuration: Resolved) {
+    private func printBanner(_ configuration: Resolved, port: Int, tlsPort: Int) {
         let server = configuration.server
         var lines = ["liaison: serving"]
-        lines.append("  ws   ws://\(server.host):\(server.port)/ws")
+        lines.append("  ws   ws://\(server.host):\(port)/ws")
         if server.tlsPort > 0, server.tlsCertificate != nil {
-            lines.append("  wss  wss://\(server.host):\(server.tlsPort)/ws")
+            lines.append("  wss  wss://\(server.host):\(tlsPort)/ws")
         } else {
             lines.append("  wss  off (give --tls-cert and --tls-key to turn it on)")
         }
-        lines.append("  http http://\(server.host):\(server.port)/  (console)  /healthz  /metrics")
+        lines.append("  http http://\(server.host):\(port)/  (console)  /healthz  /metrics")
         if server.dev { lines.append("  DEV MODE: /dev/token mints tokens for anyone. Never run like this in production.") }
         lines.append("  data \(server.dataDirectory.path)  (fsync: \(server.hub.fsync.rawValue)\(server.hub.fsync == .never ? ", UNSAFE: acknowledged messages can be lost" : ""))")
         let secretNote = configuration.devSecret

@@ -23,6 +23,8 @@ public actor ModService {
     static let maxQuestionBytes = 4096
     static let maxAreaLength = 100
     static let maxTTL: Double = 86400
+    /// How long a closed request is remembered, to answer late claims.
+    static let closedRetentionMillis: Millis = 3_600_000
 
     /// Loads the open requests of the last snapshot and replays the journal's MOD records over them.
     init(dataDirectory: URL, journal: Journal, records: [Data], configuration: HubConfiguration,
@@ -173,10 +175,12 @@ public actor ModService {
                                 detail: ["request": id]))
     }
 
-    /// The offers an FMD's session should see: every open request of their areas they have not declined
-    /// (with `onlyNew`, only those not offered to them before). They count as offered from now on.
-    func offers(for caller: Caller, onlyNew: Bool = false) -> [OutboundFrame] {
+    /// The offers an FMD should see now: every open request of their areas they have not declined (with
+    /// `onlyNew`, only those not offered to them before), unless the user is `dnd` (on any device). They
+    /// count as offered from now on.
+    func offers(for caller: Caller, onlyNew: Bool = false) async -> [OutboundFrame] {
         guard caller.role == .fmd else { return [] }
+        guard await presence.statuses(of: [caller.key])[caller.key] != .dnd else { return [] }
         let now = WallClock.now()
         var frames: [OutboundFrame] = []
         for (id, var request) in requests.sorted(by: { $0.value.createdAt < $1.value.createdAt })
@@ -266,21 +270,22 @@ public actor ModService {
 
     var hasChanges: Bool { changed }
 
-    /// Writes the open requests to `mod.json` (temp file, sync, rename).
+    /// Writes the open requests, and those closed within the last hour (so a late claim still learns
+    /// why it lost after a restart), to `mod.json` (temp file, sync, rename).
     func writeSnapshot() -> Bool {
         guard changed else { return true }
         changed = false
-        let open = requests.values.filter { $0.status == .open }.sorted { $0.createdAt < $1.createdAt }
+        let horizon = WallClock.now() - Self.closedRetentionMillis
+        requests = requests.filter { $0.value.status == .open || $0.value.createdAt >= horizon }
+        let kept = requests.values.sorted { $0.createdAt < $1.createdAt }
         do {
             let temporary = snapshotURL.appendingPathExtension("tmp")
             FileManager.default.createFile(atPath: temporary.path, contents: nil)
             let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: try JSONEncoder().encode(open))
+            try handle.write(contentsOf: try JSONEncoder().encode(kept))
             try handle.synchronize()
             try handle.close()
             guard rename(temporary.path, snapshotURL.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            // Closed requests are no longer needed once a snapshot has made their outcome final.
-            requests = requests.filter { $0.value.status == .open || WallClock.now() - $0.value.createdAt < 3_600_000 }
             return true
         } catch {
             changed = true

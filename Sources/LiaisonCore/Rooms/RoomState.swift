@@ -141,16 +141,18 @@ public struct RoomState: Sendable {
     /// Moves `user`'s ack cursor up to `seq` (never down). Returns whether it moved.
     @discardableResult
     public mutating func ack(_ user: String, through seq: UInt64) -> Bool {
-        guard seq > (acked[user] ?? 0) else { return false }
-        acked[user] = min(seq, lastSeq)
+        let target = min(seq, lastSeq)
+        guard target > (acked[user] ?? 0) else { return false }
+        acked[user] = target
         return true
     }
 
     /// Moves `user`'s read cursor up to `seq` (never down). Returns whether it moved.
     @discardableResult
     public mutating func markRead(_ user: String, through seq: UInt64) -> Bool {
-        guard seq > (read[user] ?? 0) else { return false }
-        read[user] = min(seq, lastSeq)
+        let target = min(seq, lastSeq)
+        guard target > (read[user] ?? 0) else { return false }
+        read[user] = target
         return true
     }
 

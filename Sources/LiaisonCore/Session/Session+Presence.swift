@@ -7,8 +7,10 @@ extension Session {
     func presenceSet(_ params: Request.PresenceSet, caller: Caller) async -> FrameEncoder.Empty {
         await hub.presence.set(caller.key, device: caller.device, session: id, status: params.status, note: params.note)
         if caller.role == .fmd, params.status != .dnd {
-            // An expert leaving dnd sees the requests opened meanwhile.
-            for offer in await hub.mod.offers(for: caller, onlyNew: true) { hub.transport.send(offer, to: peer) }
+            // An expert no longer dnd sees, on every device, the requests opened meanwhile.
+            let offers = await hub.mod.offers(for: caller, onlyNew: true)
+            let devices = hub.registry.sessions(of: caller.key).map(\.peer)
+            for offer in offers { hub.transport.send(offer, to: devices) }
         }
         return FrameEncoder.Empty()
     }

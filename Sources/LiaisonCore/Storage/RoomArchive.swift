@@ -50,14 +50,11 @@ struct RoomArchive: Sendable {
             try? index.close()
             try? log.close()
         }
+        // Cut whatever a crash left beyond `archivedSeq` in either file, so the log stays contiguous.
         let indexLength = archivedSeq * 8
-        var logLength = try log.seekToEnd()
-        if try index.seekToEnd() > indexLength {
-            try index.seek(toOffset: indexLength)
-            logLength = try index.read(upToCount: 8).map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } } ?? logLength
-            try index.truncate(atOffset: indexLength)
-            try log.truncate(atOffset: logLength)
-        }
+        let logLength = try Self.endOfRecord(archivedSeq, index: index, log: log)
+        if try index.seekToEnd() > indexLength { try index.truncate(atOffset: indexLength) }
+        if try log.seekToEnd() > logLength { try log.truncate(atOffset: logLength) }
         var logBytes: [UInt8] = []
         var indexBytes: [UInt8] = []
         for message in messages {
@@ -70,6 +67,24 @@ struct RoomArchive: Sendable {
         try index.seek(toOffset: indexLength)
         try index.write(contentsOf: indexBytes)
         try index.synchronize()
+    }
+
+    /// The log offset just past record `seq` (0 for none).
+    private static func endOfRecord(_ seq: UInt64, index: FileHandle, log: FileHandle) throws -> UInt64 {
+        guard seq > 0 else { return 0 }
+        try index.seek(toOffset: (seq - 1) * 8)
+        guard let entry = try index.read(upToCount: 8), entry.count == 8 else { throw ArchiveError.missingIndexEntry(seq) }
+        let offset = entry.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        try log.seek(toOffset: offset)
+        guard let header = try log.read(upToCount: RecordFraming.headerSize), header.count == RecordFraming.headerSize else {
+            throw ArchiveError.missingIndexEntry(seq)
+        }
+        let length = header.withUnsafeBytes { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        return offset + UInt64(RecordFraming.headerSize) + length
+    }
+
+    enum ArchiveError: Error {
+        case missingIndexEntry(UInt64)
     }
 
     /// Replaces `meta.json` atomically (temp file, sync, rename).
