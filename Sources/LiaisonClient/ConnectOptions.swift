@@ -33,6 +33,12 @@ public struct ConnectOptions: Sendable {
     public var eventBufferLimit: Int?
     /// Largest inbound message accepted; a bigger one closes the connection with 1009.
     public var maxMessageBytes: Int
+    /// Sees every complete inbound message first, as raw bytes, on the engine's service thread,
+    /// before it is parsed: return `true` to consume it (it is then neither parsed, matched to a
+    /// request nor delivered on ``ClientConnection/events``), `false` to let it through as usual.
+    /// For load generators that must not parse every frame; keep it short and never block in it
+    /// (sending from it is fine). The bytes are valid only during the call.
+    public var messageInterceptor: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
 
     /// Options for `ws(s)://host:port/path`.
     public init(
@@ -44,7 +50,8 @@ public struct ConnectOptions: Sendable {
         sourceAddress: String? = nil,
         hostHeader: String? = nil,
         eventBufferLimit: Int? = nil,
-        maxMessageBytes: Int = 16 << 20
+        maxMessageBytes: Int = 16 << 20,
+        messageInterceptor: (@Sendable (UnsafeRawBufferPointer) -> Bool)? = nil
     ) {
         self.host = host
         self.port = port
@@ -55,6 +62,7 @@ public struct ConnectOptions: Sendable {
         self.hostHeader = hostHeader
         self.eventBufferLimit = eventBufferLimit
         self.maxMessageBytes = maxMessageBytes
+        self.messageInterceptor = messageInterceptor
     }
 }
 

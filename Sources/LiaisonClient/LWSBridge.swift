@@ -335,6 +335,7 @@ extension ClientConnection {
     }
 
     private func deliver(_ bytes: UnsafeRawBufferPointer) {
+        if let interceptor = options.messageInterceptor, interceptor(bytes) { return }
         guard let frame = try? JSON.parse(bytes) else {
             didReceive(["type": "client.unparsable", "text": .string(String(decoding: bytes, as: UTF8.self))])
             return

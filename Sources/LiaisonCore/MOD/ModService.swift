@@ -122,7 +122,7 @@ public actor ModService {
         ModMetrics.claimsWon.increment()
         ModMetrics.timeToClaim.recordMilliseconds(WallClock.now() - request.createdAt)
 
-        let room = rooms.create(kind: .mod, tenant: request.tenant, creator: request.requester,
+        let room = await rooms.create(kind: .mod, tenant: request.tenant, creator: request.requester,
                                 members: [caller.record.user], title: String(request.question.prefix(80)), responder: nil)
         _ = try? await room.send(from: request.requester, body: request.question, clientMsgID: "mod:\(id)",
                                  kind: .text, responder: nil)
@@ -280,7 +280,7 @@ public actor ModService {
         let kept = requests.values.sorted { $0.createdAt < $1.createdAt }
         do {
             let temporary = snapshotURL.appendingPathExtension("tmp")
-            FileManager.default.createFile(atPath: temporary.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
             let handle = try FileHandle(forWritingTo: temporary)
             try handle.write(contentsOf: try JSONEncoder().encode(kept))
             try handle.synchronize()

@@ -67,8 +67,9 @@ public final class RoomService: Sendable {
 
     /// Creates a room (a direct room is returned as it is if the pair already has one); `ok {room}` goes
     /// out once the creation is durable, and each member gets `room.member joined` for the others.
+    @discardableResult
     func create(kind: RoomKind, tenant: String, creator: String, members: [String], title: String?,
-                responder: Responder?) -> RoomActor {
+                responder: Responder?) async -> RoomActor {
         var listed = [creator]
         for member in members where !listed.contains(member) { listed.append(member) }
         let everyone = listed
@@ -84,6 +85,8 @@ public final class RoomService: Sendable {
             let (found, created) = context.index.directRoom(
                 RoomIndex.directKey(tenant: tenant, everyone[0], everyone[1]), members: everyone, make: make)
             guard created else {
+                // The pair's room already exists: whoever left it comes back.
+                for member in everyone where !(await found.isMember(member)) { await found.join(member, responder: nil) }
                 context.journal.afterPendingWrites { responder?.ok(CreateResult(room: found.id)) }
                 return found
             }

@@ -2,7 +2,7 @@
 extension Session {
     static let maxTitleLength = 200
 
-    func roomCreate(_ params: Request.RoomCreate, caller: Caller, responder: Responder) throws(ProtocolError) {
+    func roomCreate(_ params: Request.RoomCreate, caller: Caller, responder: Responder) async throws(ProtocolError) {
         try requireChat(caller)
         if let title = params.title, title.count > Self.maxTitleLength {
             throw ProtocolError(.badRequest, "field 'title' must be at most \(Self.maxTitleLength) characters")
@@ -24,7 +24,7 @@ extension Session {
             }
             kind = .group
         }
-        hub.rooms.create(kind: kind, tenant: caller.record.tenant, creator: caller.record.user,
+        await hub.rooms.create(kind: kind, tenant: caller.record.tenant, creator: caller.record.user,
                          members: others.map(\.user), title: params.title, responder: responder)
     }
 

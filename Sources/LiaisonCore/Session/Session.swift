@@ -169,7 +169,7 @@ public final class Session: @unchecked Sendable {
         case .userPut(let params):
             return .ok(try userPut(params, caller: caller))
         case .roomCreate(let params):
-            try roomCreate(params, caller: caller, responder: responder)
+            try await roomCreate(params, caller: caller, responder: responder)
         case .roomInvite(let params):
             try await roomInvite(params, caller: caller, responder: responder)
         case .roomLeave(let params):

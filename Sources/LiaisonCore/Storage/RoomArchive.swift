@@ -92,7 +92,7 @@ struct RoomArchive: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent("meta.json.tmp")
         let data = try JSONEncoder().encode(meta)
-        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
         let handle = try FileHandle(forWritingTo: temporary)
         try handle.write(contentsOf: data)
         try handle.synchronize()
@@ -129,7 +129,7 @@ struct RoomArchive: Sendable {
 extension FileHandle {
     static func openOrCreate(_ url: URL) throws -> FileHandle {
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         }
         return try FileHandle(forUpdating: url)
     }
