@@ -223,3 +223,26 @@ async def test_resend_after_more_than_a_thousand_later_messages_still_returns_fi
     assert (r["seq"], r["ts"]) == (first["seq"], first["ts"]), (first, r)
     last = (await m.ok("room.history", room=room, limit=1))["messages"]
     assert [x["seq"] for x in last] == [1102], last
+
+
+# ---------------------------------------------------------------- audit
+
+
+async def test_messages_are_audited_with_sha256_not_the_body(chat_server):
+    import asyncio
+    import hashlib
+
+    srv = chat_server
+    m, h, room = await pair(srv)
+    body = "confidential-marker-" + "7f3a9c" * 4
+    r = await send_msg(m, room, body, "aud-1")
+    await m.close()
+    await h.close()
+    code = await asyncio.to_thread(srv.stop, 5)
+    assert code == 0
+    text = srv.audit_log.read_text()
+    assert "confidential-marker" not in text, "a message body reached the audit log"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    lines = [ln for ln in text.splitlines() if digest in ln]
+    assert lines, f"no audit record carries the body's SHA-256 {digest}"
+    assert room in lines[0] and "mia" in lines[0], lines[0]

@@ -1,6 +1,8 @@
 """Offline queue: unacked messages are replayed after hello, in seq order per room, before
 `synced`, on every connect until acked (protocol.md § Offline queue)."""
 
+import pytest
+
 from liaison_helpers import connect_replay, create_room, send_many
 
 N = 200
@@ -114,15 +116,22 @@ async def test_messages_sent_while_connected_are_replayed_until_acked(chat_serve
     assert seqs_in(msgs, room) == [1, 2, 3, 4, 5], msgs
 
 
-async def test_replay_larger_than_the_outbox_limit_still_completes(server_factory):
+@pytest.mark.parametrize(
+    "outbox,n",
+    [(256 * 1024, 600), (None, 5000)],
+    ids=["outbox-256KiB-backlog-600KiB", "default-outbox-backlog-5MiB"],
+)
+async def test_replay_larger_than_the_outbox_limit_still_completes(server_factory, outbox, n):
     """A backlog bigger than the per-connection outbox must still reach the user (paced), not
     close every connect with 4008 — else the user could never sync again."""
-    srv = server_factory(rate_limit=100000, outbox_limit_bytes=256 * 1024, heartbeat=10)
+    flags = dict(rate_limit=100000, heartbeat=10)
+    if outbox:
+        flags["outbox_limit_bytes"] = outbox
+    srv = server_factory(**flags)
     c = await srv.login("harry", "hcp")
     await c.close()
     m = await srv.login("mia", "msl")
     room = await create_room(m, "direct", ["harry"])
-    n = 600   # ~600 KiB of backlog, more than twice the 256 KiB outbox
     rids = []
     for i in range(n):
         rids.append(await m.send("msg.send", room=room, body=f"{i:05d}" + "x" * 1024, client_msg_id=f"big-{i}"))
@@ -133,3 +142,35 @@ async def test_replay_larger_than_the_outbox_limit_still_completes(server_factor
     # mia's own connection got the live fan-out; make sure it survived too (not the point here)
     h, msgs = await connect_replay(srv, "harry", "hcp", timeout=60)
     assert seqs_in(msgs, room) == list(range(1, n + 1)), (len(msgs), h.close_code)
+
+
+async def test_messages_sent_during_replay_arrive_in_order_without_gaps(chat_server):
+    """While a member's 1,000-message backlog is being replayed, more messages are sent: the
+    member sees every seq, first occurrences strictly increasing (duplicates are allowed)."""
+    import asyncio
+
+    srv = chat_server
+    c = await srv.login("harry", "hcp")
+    await c.close()
+    m = await srv.login("mia", "msl")
+    room = await create_room(m, "direct", ["harry"])
+    await send_many(m, room, 1000, prefix="pre")
+
+    async def more():
+        return await send_many(m, room, 100, prefix="during", window=4)
+
+    sender = asyncio.create_task(more())
+    h, _ = await connect_replay(srv, "harry", "hcp")
+    oks = await asyncio.wait_for(sender, 60)
+    last = oks[-1]["seq"]
+    assert last == 1100
+    await h._wait(lambda: any(f.get("type") == "msg" and f.get("seq") == last for f in h.frames if isinstance(f, dict)),
+                  10, f"msg seq {last}")
+    seen, order = set(), []
+    for f in h.frames:
+        if isinstance(f, dict) and f.get("type") == "msg" and f.get("room") == room and f["seq"] not in seen:
+            seen.add(f["seq"])
+            order.append(f["seq"])
+    assert order == list(range(1, last + 1)), [
+        (i, s) for i, s in enumerate(order) if i == 0 or s != order[i - 1] + 1
+    ][:10]
