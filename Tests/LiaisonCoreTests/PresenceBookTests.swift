@@ -52,16 +52,21 @@ import Testing
 
     @Test func onlineOnAnyDeviceBeatsAwayAndBusy() {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .busy, note: nil, now: 1)
+        _ = book.connect(alice, device: "b", session: SessionID(raw: 2), now: 0)
         _ = book.set(alice, device: "b", session: SessionID(raw: 2), status: .away, note: nil, now: 2)
+        _ = book.connect(alice, device: "c", session: SessionID(raw: 3), now: 0)
         _ = book.set(alice, device: "c", session: SessionID(raw: 3), status: .online, note: nil, now: 3)
         #expect(book.info(alice).status == .online)
     }
 
     @Test func awayBeatsBusy() {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .busy, note: nil, now: 1)
         #expect(book.info(alice).status == .busy)
+        _ = book.connect(alice, device: "b", session: SessionID(raw: 2), now: 0)
         _ = book.set(alice, device: "b", session: SessionID(raw: 2), status: .away, note: nil, now: 2)
         #expect(book.info(alice).status == .away)
     }
@@ -69,6 +74,7 @@ import Testing
     @Test func dndOnAnyDeviceWins() {
         var book = watchedBook()
         _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 1)
+        _ = book.connect(alice, device: "b", session: SessionID(raw: 2), now: 0)
         _ = book.set(alice, device: "b", session: SessionID(raw: 2), status: .dnd, note: nil, now: 2)
         #expect(book.info(alice).status == .dnd)
         _ = book.connect(alice, device: "c", session: SessionID(raw: 3), now: 3)
@@ -77,6 +83,7 @@ import Testing
 
     @Test func statusFallsBackWhenTheBestDeviceLeaves() throws {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .away, note: nil, now: 1)
         _ = book.connect(alice, device: "b", session: SessionID(raw: 2), now: 2)
         let published = try #require(onlyPublish(book.disconnect(alice, device: "b", session: SessionID(raw: 2), now: 3)))
@@ -111,6 +118,7 @@ import Testing
 
     @Test func noteIsUnchangedWhenOmitted() throws {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .online, note: "in clinic", now: 1)
         let published = try #require(onlyPublish(
             book.set(alice, device: "a", session: SessionID(raw: 1), status: .away, note: nil, now: 2)))
@@ -120,6 +128,7 @@ import Testing
 
     @Test func emptyNoteClearsIt() throws {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .online, note: "in clinic", now: 1)
         let published = try #require(onlyPublish(
             book.set(alice, device: "a", session: SessionID(raw: 1), status: .online, note: "", now: 2)))
@@ -178,6 +187,7 @@ import Testing
 
     @Test func reconnectWithinGracePublishesWhenTheStatusChanged() throws {
         var book = watchedBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .away, note: nil, now: 1)
         _ = try #require(onlyGrace(book.disconnect(alice, device: "a", session: SessionID(raw: 1), now: 2)))
         let published = try #require(onlyPublish(book.connect(alice, device: "a", session: SessionID(raw: 2), now: 3)))
@@ -234,6 +244,7 @@ import Testing
 
     @Test func watchReturnsCurrentInfos() {
         var book = PresenceBook()
+        _ = book.connect(alice, device: "a", session: SessionID(raw: 1), now: 0)
         _ = book.set(alice, device: "a", session: SessionID(raw: 1), status: .busy, note: "surgery", now: 5_000)
         let infos = book.watch([alice], session: watcher)
         #expect(infos == [PresenceInfo(user: "alice", status: .busy, note: "surgery", devices: 1, lastSeen: 5_000)])
