@@ -174,3 +174,17 @@ async def test_messages_sent_during_replay_arrive_in_order_without_gaps(chat_ser
     assert order == list(range(1, last + 1)), [
         (i, s) for i, s in enumerate(order) if i == 0 or s != order[i - 1] + 1
     ][:10]
+
+
+async def test_room_left_is_not_replayed(chat_server):
+    srv = chat_server
+    await srv.login("mark", "msl")
+    m = await srv.login("mia", "msl")
+    h = await srv.login("harry", "hcp")
+    room = await create_room(m, "group", ["harry", "mark"], title="g")
+    await send_many(m, room, 5, prefix="pre-leave")
+    await h.ok("room.leave", room=room)
+    await h.close()
+    await send_many(m, room, 5, prefix="post-leave")
+    h, msgs = await connect_replay(srv, "harry", "hcp")
+    assert seqs_in(msgs, room) == [], msgs
