@@ -1,4 +1,5 @@
 import LiaisonCore
+import Synchronization
 
 /// One WebSocket connection as the transport holds it.
 ///
@@ -9,6 +10,10 @@ final class Connection: Peer, @unchecked Sendable {
     let wsi: OpaquePointer
     /// The domain session; set right after creation, before any input.
     var session: Session!
+
+    /// Bytes queued for this connection anywhere (the shared queue or the outbox), readable from any
+    /// thread: what a sender paces itself by.
+    let backlog = Atomic<Int>(0)
 
     /// Frames waiting for the socket, oldest first, from `outboxHead` on.
     private var outbox: [OutboundFrame] = []
@@ -41,6 +46,7 @@ final class Connection: Peer, @unchecked Sendable {
         let frame = outbox[outboxHead]
         outboxHead += 1
         outboxBytes -= frame.count
+        backlog.subtract(frame.count, ordering: .relaxed)
         if outboxHead == outbox.count {
             outbox.removeAll(keepingCapacity: false)
             outboxHead = 0
@@ -50,6 +56,7 @@ final class Connection: Peer, @unchecked Sendable {
 
     /// Drops whatever is queued (a slow consumer being closed).
     func discardOutbox() {
+        backlog.subtract(outboxBytes, ordering: .relaxed)
         outbox.removeAll()
         outboxHead = 0
         outboxBytes = 0

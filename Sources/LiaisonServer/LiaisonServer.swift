@@ -13,7 +13,7 @@ public final class LiaisonServer: Sendable {
     /// - Parameter metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
     public init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws {
         self.configuration = configuration
-        let queue = OutboundQueue()
+        let queue = OutboundQueue(backlogLimit: configuration.outboxLimitBytes)
         let verifier = try await TokenVerifier(secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM)
         hub = try Hub(
             configuration: configuration.hub, dataDirectory: configuration.dataDirectory,

@@ -18,9 +18,20 @@ final class OutboundQueue: Transport, Sendable {
         self.context.withLock { $0 = context }
     }
 
+    let backlogLimit: Int
+
+    init(backlogLimit: Int) {
+        self.backlogLimit = backlogLimit
+    }
+
     func send(_ frame: OutboundFrame, to peers: [any Peer]) {
         let connections = peers.map { $0 as! Connection }
+        for connection in connections { connection.backlog.add(frame.count, ordering: .relaxed) }
         push(.send(frame, connections))
+    }
+
+    func backlog(of peer: any Peer) -> Int {
+        (peer as! Connection).backlog.load(ordering: .relaxed)
     }
 
     func close(_ peer: any Peer, code: CloseCode, reason: String) {

@@ -132,7 +132,11 @@ extension WebSocketServer {
         for command in queue.takeAll() {
             switch command {
             case .send(let frame, let targets):
-                for connection in targets where !connection.closed && connection.pendingClose == nil {
+                for connection in targets {
+                    guard !connection.closed, connection.pendingClose == nil else {
+                        connection.backlog.subtract(frame.count, ordering: .relaxed)
+                        continue
+                    }
                     connection.enqueue(frame)
                     adjustOutboxTotal(frame.count)
                     if connection.outboxBytes > configuration.outboxLimitBytes {
@@ -201,7 +205,7 @@ extension WebSocketServer {
         var buffer = [CChar](repeating: 0, count: 2048)
         var index: Int32 = 0
         while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) > 0 {
-            let pair = String(cString: buffer)
+            let pair = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if let name = parts.first { arguments[String(name)] = parts.count > 1 ? String(parts[1]) : "" }
             index += 1

@@ -17,7 +17,7 @@ struct Inspect: ParsableCommand {
         }
         print("data directory: \(dataDir)")
         print("rooms: \(report.rooms.count), messages: \(report.rooms.reduce(0) { $0 + $1.messages }), user records: \(report.users)")
-        print("journal: \(report.journalSegments) segment(s), \(report.journalBytes) bytes (not yet in snapshots)")
+        print("journal: \(report.journalSegments) segment(s), \(report.journalBytes) bytes, \(report.journalRecords) room records not yet in snapshots")
         print("last snapshot: \(time(report.lastSnapshot))")
         if !report.rooms.isEmpty {
             print("")

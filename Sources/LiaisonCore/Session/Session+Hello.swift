@@ -47,6 +47,17 @@ extension Session {
         await replayMissed(caller)
     }
 
+    /// Waits while this connection has half its outbox limit queued, so a long replay never trips the
+    /// slow-consumer close. False if the connection went away meanwhile.
+    private func paceReplay() async -> Bool {
+        let threshold = hub.transport.backlogLimit / 2
+        while hub.transport.backlog(of: peer) > threshold {
+            if isClosed { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return true
+    }
+
     /// Sends every durable message above the user's ack in each of their rooms (seq order per room),
     /// then `synced`, then the live messages held meanwhile.
     private func replayMissed(_ caller: Caller) async {
@@ -54,7 +65,10 @@ extension Session {
         var count = 0
         for room in hub.rooms.rooms(of: caller.key) {
             guard let missed = try? await room.unacked(user: caller.record.user), let last = missed.last else { continue }
-            for message in missed { hub.transport.send(message.frame, to: peer) }
+            for message in missed {
+                guard await paceReplay() else { return }
+                hub.transport.send(message.frame, to: peer)
+            }
             replayed[room.id] = last.seq
             count += missed.count
         }

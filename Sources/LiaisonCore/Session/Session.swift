@@ -21,6 +21,7 @@ public final class Session: @unchecked Sendable {
     private struct Mailbox {
         var inputs: [Input] = []
         var draining = false
+        var closed = false
     }
 
     private let mailbox = Mutex(Mailbox())
@@ -64,8 +65,12 @@ public final class Session: @unchecked Sendable {
     /// The connection is gone.
     public func disconnected() { enqueue(.closed) }
 
+    /// Whether the transport reported the connection gone (readable from the replay while it waits).
+    var isClosed: Bool { mailbox.withLock { $0.closed } }
+
     private func enqueue(_ input: Input) {
         let startDrain = mailbox.withLock { mailbox in
+            if case .closed = input { mailbox.closed = true }
             mailbox.inputs.append(input)
             guard !mailbox.draining else { return false }
             mailbox.draining = true

@@ -8,6 +8,12 @@ public protocol Transport: Sendable {
 
     /// Closes `peer`'s connection with `code` after what is already queued for it.
     func close(_ peer: any Peer, code: CloseCode, reason: String)
+
+    /// Bytes queued for `peer` and not yet written to its socket.
+    func backlog(of peer: any Peer) -> Int
+
+    /// The most bytes a peer may have queued before it is closed as a slow consumer.
+    var backlogLimit: Int { get }
 }
 
 extension Transport {

@@ -63,6 +63,10 @@ window.liaison = {
     return state.conn;
   },
   state,
+  /** Simulates a network loss of `ms` milliseconds (then the usual reconnect and catch-up). */
+  goOffline(ms = 3000) {
+    if (state.conn) state.conn.simulateOffline(ms);
+  },
   /** framesDecoded summed over inbound video streams of the live call. */
   async inboundVideoFrames() {
     const pc = window.liaison.pc;
@@ -89,7 +93,10 @@ function displayName(user) {
 }
 
 function learnName(user, name) {
-  if (user && name && !state.names.has(user)) state.names.set(user, name);
+  if (user && name && !state.names.has(user)) {
+    state.names.set(user, name);
+    renderContacts();
+  }
 }
 
 function decodeToken(token) {
@@ -266,8 +273,27 @@ async function afterSync() {
   if (state.myStatus !== "online") conn.request("presence.set", { status: state.myStatus }).catch(() => {});
   await refreshRooms();
   watchContacts();
+  // Catch up rooms whose cached messages fell behind while we were away (another device of
+  // ours may have acked them, so the replay before `synced` need not contain them).
+  for (const [room, msgs] of state.messages) {
+    const last = state.rooms.get(room)?.last_seq || 0;
+    const have = msgs.size ? Math.max(...msgs.keys()) : 0;
+    if (last <= have) continue;
+    if (room !== state.openRoom) {
+      state.messages.delete(room); // reloaded when opened
+      state.oldestLoaded.delete(room);
+      continue;
+    }
+    const ok = await state.conn.request("room.history", { room, limit: 100 }).catch(() => null);
+    if (!ok) continue;
+    if (ok.messages.length && ok.messages[0].seq > have + 1) {
+      state.messages.delete(room); // a gap: keep the newest page only
+      state.oldestLoaded.delete(room);
+    }
+    mergeHistory(room, ok.messages);
+  }
   if (state.openRoom) {
-    await loadLatest(state.openRoom);
+    if (!state.messages.has(state.openRoom)) await loadLatest(state.openRoom);
     renderMessages();
     markRead();
   }
@@ -379,7 +405,8 @@ async function refreshRooms() {
   renderRoomHeader();
 }
 
-function onMessage(m) {
+/** A `msg` event. `listed`: room.list was fetched after it arrived, so its unread count includes it. */
+function onMessage(m, listed = false) {
   const known = state.rooms.get(m.room);
   if (!known) {
     // A room we have not listed yet (new, or replayed before room.list): list once, then deliver.
@@ -390,7 +417,7 @@ function onMessage(m) {
         watchContacts();
         const held = state.unlisted;
         state.unlisted = [];
-        for (const h of held) if (state.rooms.has(h.room)) onMessage(h);
+        for (const h of held) if (state.rooms.has(h.room)) onMessage(h, true);
       });
     }
     return;
@@ -412,7 +439,7 @@ function onMessage(m) {
     markRead();
   }
   if (isNew && !mine && (m.room !== state.openRoom || document.visibilityState !== "visible")) {
-    if (m.seq > (state.readSent.get(m.room) || 0)) known.unread = (known.unread || 0) + 1;
+    if (!listed && m.seq > (state.readSent.get(m.room) || 0)) known.unread = (known.unread || 0) + 1;
     if (m.room !== state.openRoom && m.kind !== "system") announce(`New message from ${displayName(m.from)} in ${roomName(known)}`);
   }
   renderRooms();
@@ -453,6 +480,16 @@ function markRead() {
 }
 
 document.addEventListener("visibilitychange", () => markRead());
+
+// Keep the log pinned to the newest message while it is resized (call panel, videos, window).
+let logAtBottom = true;
+$("log").addEventListener("scroll", () => {
+  const log = $("log");
+  logAtBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+});
+new ResizeObserver(() => {
+  if (logAtBottom) $("log").scrollTop = $("log").scrollHeight;
+}).observe($("log"));
 window.addEventListener("focus", () => markRead());
 
 async function openRoom(room) {

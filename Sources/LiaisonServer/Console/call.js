@@ -3,6 +3,10 @@
 
 /** Local media: camera and microphone, falling back to less when a device is missing. */
 async function localMedia(media) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    console.warn("no camera or microphone access here (a secure context, https or localhost, is needed): receiving only");
+    return null;
+  }
   const attempts = media === "video" ? [{ audio: true, video: true }, { audio: false, video: true }, { audio: true }] : [{ audio: true }];
   let lastError = null;
   for (const constraints of attempts) {
@@ -218,6 +222,7 @@ export class Call extends EventTarget {
   /** Adds the screen as a second video track and renegotiates (call.sdp). */
   async startShare() {
     if (!this.pc || this.screen) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) throw new Error("screen sharing is not available here");
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     const track = stream.getVideoTracks()[0];
     const sender = this.pc.addTrack(track, stream);

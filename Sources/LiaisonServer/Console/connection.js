@@ -131,9 +131,15 @@ export class Connection extends EventTarget {
     this.scheduleRetry(ev.reason || `closed (${ev.code})`);
   }
 
+  /** Drops the connection and stays offline for `ms` (to try offline catch-up), then reconnects as usual. */
+  simulateOffline(ms) {
+    this.offlineUntil = Date.now() + ms;
+    if (this.ws) this.ws.close(4000, "simulated network loss");
+  }
+
   scheduleRetry(reason) {
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
-    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    const delay = Math.max(Math.round(base / 2 + Math.random() * (base / 2)), (this.offlineUntil || 0) - Date.now());
     this.attempt += 1;
     this.setState("waiting", { delay, reason, retryAt: Date.now() + delay });
     this.retryTimer = setTimeout(() => this.open(), delay);
