@@ -205,6 +205,17 @@ function signOut(message) {
   }
   renderRings();
   renderCall();
+  renderAll();
+}
+
+function renderAll() {
+  renderContacts();
+  renderRooms();
+  renderRoomHeader();
+  renderMessages();
+  renderTyping();
+  renderRequests();
+  renderOffers();
 }
 
 function resetData() {
@@ -876,7 +887,11 @@ function onCallEnded(ev) {
     state.rings.delete(ev.call);
     ring.end(ev.reason);
     renderRings();
-    announce(ev.reason === "answered_elsewhere" ? "Call answered on another device." : `Missed call from ${ring.peer}.`);
+    announce(
+      ev.reason === "answered_elsewhere" ? "Call answered on another device."
+        : ev.reason === "rejected" ? "Call declined on another device."
+        : `Missed call from ${ring.peer}.`,
+    );
     return;
   }
   if (state.call && state.call.id === ev.call) {
@@ -1172,6 +1187,7 @@ function renderCall() {
     return;
   }
   section.dataset.status = call.status;
+  section.dataset.media = call.media;
   $("call-title").textContent = `${call.media === "video" ? "Video" : "Audio"} call`;
   $("call-status").textContent = callStatusText(call);
   $("hangup").disabled = call.status === "ended";

@@ -1,0 +1,442 @@
+"""The browser console (served at GET /) driven in real headless Chromium through Selenium.
+
+People's view of Liaison: an HCP and an MSL sign in (one with the dev form of `serve --dev`, one
+by pasting a token), see each other's presence, chat both ways (typing, read receipts); the MSL
+asks an expert, one FMD claims while a second FMD's Claim button turns to "taken"; then the HCP
+video-calls the MSL (ringing on both of the MSL's windows): both RTCPeerConnections report
+`connected` with inbound video frames increasing, and they hang up.
+
+Controls are found as a person finds them: by their visible label or button text.
+Screenshots of the main views go to docs/screenshots/. Loopback only; every wait is bounded.
+Needs the Debian packages `chromium` and `chromium-driver`, and selenium (requirements.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from liaison_helpers import REPO_ROOT, http_get, token
+
+selenium = pytest.importorskip("selenium", reason="selenium is in Tests/e2e/requirements.txt")
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.timeout(300)
+
+SHOTS = REPO_ROOT / "docs" / "screenshots"
+TENANT = "clinic"
+WAIT = 15  # seconds, for anything a person would wait for
+WINDOW = (1280, 900)
+
+
+def _chromium() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
+    if not browser or not driver:
+        pytest.fail("the console test needs Chromium and its driver: apt-get install chromium chromium-driver")
+    return browser, driver
+
+
+class Page:
+    """One browser window, used through visible labels and button texts."""
+
+    def __init__(self, driver: webdriver.Chrome, name: str, profile: str):
+        self.d = driver
+        self.name = name
+        self.profile = profile
+
+    # ---- finding things as a person would
+
+    def wait(self, cond, what: str, timeout: float = WAIT):
+        def check(_):
+            try:
+                return cond()
+            except (StaleElementReferenceException,):
+                return False
+
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.1).until(check)
+        except Exception as e:  # TimeoutException, with what we waited for
+            raise AssertionError(f"[{self.name}] timed out after {timeout}s waiting for: {what}") from e
+
+    def visible(self, xpath: str, root=None):
+        return [e for e in (root or self.d).find_elements(By.XPATH, xpath) if e.is_displayed()]
+
+    def field(self, label: str):
+        """The control a visible <label> with exactly this text labels."""
+
+        def find():
+            for lab in self.visible(f"//label[normalize-space()={_xq(label)}]"):
+                target = lab.get_attribute("for")
+                if target:
+                    el = self.d.find_element(By.ID, target)
+                    if el.is_displayed():
+                        return el
+            return None
+
+        return self.wait(find, f"a visible field labelled {label!r}")
+
+    def button(self, text: str, root=None, timeout: float = WAIT):
+        return self.wait(lambda: (self.visible(f".//button[normalize-space()={_xq(text)}]", root) or [None])[0],
+                         f"a visible button {text!r}", timeout)
+
+    def click(self, text: str, root=None):
+        b = self.wait(lambda: next((b for b in self.visible(f".//button[normalize-space()={_xq(text)}]", root) if b.is_enabled()), None),
+                      f"an enabled button {text!r}")
+        b.click()
+
+    def type_into(self, label: str, text: str, clear: bool = True):
+        el = self.field(label)
+        if clear:
+            el.clear()
+        el.send_keys(text)
+        return el
+
+    def select(self, label: str, visible_text_start: str):
+        sel = Select(self.field(label))
+        for o in sel.options:
+            if o.text.startswith(visible_text_start):
+                sel.select_by_visible_text(o.text)
+                return
+        raise AssertionError(f"[{self.name}] no option {visible_text_start!r} in {label!r}")
+
+    def text(self, css: str) -> str:
+        els = self.d.find_elements(By.CSS_SELECTOR, css)
+        return els[0].text if els else ""
+
+    def js(self, script: str, *args):
+        return self.d.execute_script(script, *args)
+
+    def js_async(self, script: str, *args):
+        return self.d.execute_async_script(script, *args)
+
+    def shot(self, name: str):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.d.execute_script("window.scrollTo(0, 0)")
+        self.d.save_screenshot(str(SHOTS / name))
+
+    # ---- flows
+
+    def open(self, base: str):
+        self.d.get(base + "/")
+        self.wait(lambda: self.d.execute_script("return document.readyState") == "complete", "the page to load")
+
+    def wait_connected(self):
+        self.wait(lambda: self.text("#conn-status") == "Connected" and self.d.find_element(By.ID, "app").is_displayed(),
+                  "the console to say Connected")
+
+    def sign_in_dev(self, user: str, role: str, name: str, areas: str = "", shot: str | None = None):
+        self.field("User")  # the dev form shows up once /dev/token answered the probe
+        self.type_into("User", user)
+        self.select("Role", role)
+        self.type_into("Tenant", TENANT)
+        self.type_into("Name", name)
+        self.type_into("Areas", areas)
+        self.click("Get dev token")
+        self.wait(lambda: self.field("Token").get_attribute("value").count(".") == 2, "the dev token in the Token field")
+        if shot:
+            self.shot(shot)
+        self.click("Sign in")
+        self.wait_connected()
+
+    def sign_in_token(self, jwt: str):
+        self.type_into("Token", jwt)
+        self.click("Sign in")
+        self.wait_connected()
+
+    def contact_status(self, user: str) -> str | None:
+        els = self.d.find_elements(By.CSS_SELECTOR, f'#contacts li[data-user="{user}"]')
+        return els[0].get_attribute("data-status") if els else None
+
+    def room_button(self, label: str):
+        return self.wait(lambda: next((b for b in self.visible("//ul[@id='rooms']//button") if label.lower() in b.text.lower()), None),
+                         f"a room {label!r} in the room list")
+
+    def messages(self) -> list[str]:
+        return [e.text for e in self.d.find_elements(By.CSS_SELECTOR, "#messages li .body")]
+
+    def send(self, body: str):
+        self.type_into("Message", body)
+        self.click("Send")
+        self.wait(lambda: body in self.messages(), f"my message {body!r} in the chat")
+
+    def inbound_video_frames(self) -> int:
+        return self.js_async(
+            """const done = arguments[arguments.length - 1];
+               const pc = window.liaison && window.liaison.pc;
+               if (!pc) { done(-1); return; }
+               pc.getStats().then((stats) => {
+                 let frames = 0;
+                 stats.forEach((s) => { if (s.type === 'inbound-rtp' && (s.kind || s.mediaType) === 'video') frames += s.framesDecoded || 0; });
+                 done(frames);
+               }, () => done(-2));""")
+
+    def pc_state(self):
+        return self.js("return window.liaison && window.liaison.pc ? window.liaison.pc.connectionState : null")
+
+    def browser_log(self) -> str:
+        try:
+            return "\n".join(f"{e.get('level')} {e.get('message')}" for e in self.d.get_log("browser"))
+        except WebDriverException as e:
+            return f"(no browser log: {e})"
+
+
+def _xq(s: str) -> str:
+    """An XPath string literal."""
+    if "'" not in s:
+        return f"'{s}'"
+    return "concat(" + ", \"'\", ".join(f"'{p}'" for p in s.split("'")) + ")"
+
+
+@pytest.fixture
+def browsers(tmp_path):
+    """browsers(name) opens a new headless Chromium window; all are closed afterwards."""
+    browser, driver_path = _chromium()
+    pages: list[Page] = []
+
+    def open_page(name: str) -> Page:
+        profile = tempfile.mkdtemp(prefix=f"chromium-{name}-", dir=tmp_path)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = browser
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",  # root in a container
+            "--disable-dev-shm-usage",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--auto-select-desktop-capture-source=Entire screen",
+            "--autoplay-policy=no-user-gesture-required",
+            "--allow-loopback-in-peer-connection",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-features=MediaRouter,OptimizationHints,Translate",
+            "--disable-renderer-backgrounding",
+            "--disable-background-timer-throttling",
+            "--disable-backgrounding-occluded-windows",
+            f"--window-size={WINDOW[0]},{WINDOW[1]}",
+            f"--user-data-dir={profile}",
+        ):
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=driver_path, log_output=str(tmp_path / f"chromedriver-{name}.log"))
+        d = webdriver.Chrome(options=opts, service=service)
+        d.set_script_timeout(10)
+        d.set_page_load_timeout(20)
+        page = Page(d, name, profile)
+        pages.append(page)
+        return page
+
+    yield open_page
+    for p in pages:
+        log = p.browser_log()
+        if log:
+            print(f"\n----- browser console of {p.name}\n{log[-6000:]}")
+        try:
+            p.d.save_screenshot(str(tmp_path / f"last-{p.name}.png"))
+        except WebDriverException:
+            pass
+        try:
+            p.d.quit()
+        except WebDriverException:
+            pass
+
+
+def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
+    srv = server_factory(dev=True, mod_ttl=120)
+    base = srv.http
+
+    # The console is served by the server itself, with its modules and stylesheet.
+    status, headers, body = http_get(base + "/")
+    assert status == 200 and headers["content-type"].startswith("text/html") and b"Liaison console" in body
+    status, headers, _ = http_get(base + "/app.js")
+    assert status == 200 and "javascript" in headers["content-type"]
+
+    # Without --dev there is no dev form (and no /dev/token).
+    plain = server_factory()
+    assert http_get(plain.http + "/dev/token?sub=x&role=msl&tenant=t")[0] == 404
+    hcp = browsers("hcp")
+    hcp.open(plain.http)
+    hcp.field("Token")
+    time.sleep(0.5)  # the page's /dev/token probe has answered by now
+    assert not hcp.visible("//label[normalize-space()='User']"), "the dev form shows without --dev"
+    assert not hcp.visible("//button[normalize-space()='Get dev token']")
+
+    # ---------------------------------------------------------------- sign in
+    hcp.open(base)
+    hcp.sign_in_dev("hana", "hcp", "Dr Hana Ito", shot="signin.png")
+
+    msl = browsers("msl")
+    msl.open(base)
+    msl.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+
+    # ---------------------------------------------------------------- presence and chat
+    # The HCP starts a direct chat with the MSL (known: connected) and sees them online.
+    hcp.type_into("Start a chat with", "mika")
+    hcp.click("Start chat")
+    hcp.wait(lambda: hcp.text("#room-title") == "mika", "the direct room with mika to open")
+    hcp.wait(lambda: hcp.contact_status("mika") == "online", "mika online in the HCP's contacts")
+
+    # The MSL watches the HCP by id.
+    msl.type_into("Watch user", "hana")
+    msl.click("Watch")
+    msl.wait(lambda: msl.contact_status("hana") == "online", "hana online in the MSL's contacts")
+
+    # Own status travels live.
+    msl.select("Status", "away")
+    hcp.wait(lambda: hcp.contact_status("mika") == "away", "mika shown away to the HCP")
+    msl.select("Status", "online")
+    hcp.wait(lambda: hcp.contact_status("mika") == "online", "mika back online for the HCP")
+
+    hcp.send("Hello Mika, a question about dosing.")
+    # The MSL's room list shows the new room with an unread count, then the message.
+    room = msl.room_button("hana")
+    msl.wait(lambda: [b.text for b in msl.room_button("hana").find_elements(By.CSS_SELECTOR, ".badge")] == ["1"],
+             "an unread count of 1 on the MSL's room")
+    room.click()
+    msl.wait(lambda: "Hello Mika, a question about dosing." in msl.messages(), "the HCP's message at the MSL")
+    # The HCP sees the read receipt.
+    hcp.wait(lambda: "Read by" in hcp.text("#messages li.mine .receipt"), "a read receipt on the HCP's message")
+    # Typing indicator, then a reply.
+    msl.type_into("Message", "Sure, ")
+    hcp.wait(lambda: "typing" in hcp.text("#typing"), "the MSL typing, shown to the HCP")
+    msl.type_into("Message", "what would you like to know?", clear=False)
+    msl.click("Send")
+    hcp.wait(lambda: "Sure, what would you like to know?" in hcp.messages(), "the MSL's reply at the HCP")
+    hcp.wait(lambda: hcp.text("#typing") == "", "the typing indicator to clear")
+    hcp.wait(lambda: hcp.contact_status("mika") == "online", "presence still shown")
+    hcp.shot("chat.png")
+
+    # ---------------------------------------------------------------- MOD: ask, claim, taken
+    fred = browsers("fmd-fred")
+    fred.open(base)
+    fred.sign_in_dev("fred", "fmd", "Dr Fred Olsen", areas="oncology, hematology")
+    fiona = browsers("fmd-fiona")
+    fiona.open(base)
+    fiona.sign_in_token(token(srv.secret, "fiona", "fmd", TENANT, name="Dr Fiona Reyes", areas=["oncology"]))
+
+    question = "Is the new regimen safe with renal impairment?"
+    msl.type_into("Area", "oncology")
+    msl.type_into("Question", question)
+    Select(msl.field("Mode")).select_by_value("chat")
+    msl.click("Ask an expert")
+    msl.wait(lambda: "waiting for an expert" in msl.text("#my-requests"), "the MSL's request waiting")
+
+    for fmd in (fred, fiona):
+        fmd.wait(lambda fmd=fmd: question in fmd.text("#offers"), f"the offer in {fmd.name}'s inbox")
+
+    fred.click("Claim", root=fred.d.find_element(By.ID, "offers"))
+    fred.wait(lambda: "Claimed by you" in fred.text("#offers"), "fred's claim to win")
+    # The other expert's Claim button greys out with "taken".
+    def fiona_claim_taken():
+        btns = fiona.d.find_elements(By.CSS_SELECTOR, "#offers li .claim")
+        return btns and not btns[0].is_enabled() and "taken" in btns[0].text
+    fiona.wait(fiona_claim_taken, "fiona's Claim button disabled, showing taken")
+    # The winner lands in the MOD room, whose first message is the question.
+    fred.wait(lambda: question in fred.messages(), "the question as the MOD room's first message at fred")
+    # The requester sees who claimed, and the room opens.
+    msl.wait(lambda: "claimed by Dr Fred Olsen" in msl.text("#my-requests"), "the MSL seeing who claimed")
+    msl.wait(lambda: question in msl.messages(), "the MOD room open at the MSL")
+    fred.send("Hello, Fred here: yes, with a dose adjustment.")
+    msl.wait(lambda: "Hello, Fred here: yes, with a dose adjustment." in msl.messages(), "the expert's answer at the MSL")
+    fiona.shot("mod-inbox-taken.png")
+    msl.shot("mod-claimed.png")
+
+    # ---------------------------------------------------------------- history paging, offline catch-up
+    # 60 more messages from the HCP, sent by script (the point here is the paging in a fresh window).
+    sent = hcp.js_async("""const done = arguments[arguments.length - 1];
+        (async () => {
+          const l = window.liaison, room = l.state.openRoom;
+          for (let i = 1; i <= 60; i++) await l.conn.request('msg.send', {room, body: 'bulk ' + i, client_msg_id: 'bulk-' + i});
+          done(true);
+        })().catch((e) => done(String(e)));""")
+    assert sent is True, sent
+    msl2 = browsers("msl-second-window")
+    msl2.open(base)
+    msl2.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    msl2.room_button("hana").click()
+    msl2.wait(lambda: "bulk 60" in msl2.messages(), "the newest page of history")
+    assert "Hello Mika, a question about dosing." not in msl2.messages()
+    msl2.click("Load older")
+    msl2.wait(lambda: msl2.messages()[:2] == ["Hello Mika, a question about dosing.", "Sure, what would you like to know?"],
+              "the oldest messages after Load older")
+    msl2.wait(lambda: not msl2.visible("//button[normalize-space()='Load older']"), "no Load older at the start of the room")
+    assert len(msl2.messages()) == 62
+
+    # Both of the MSL's windows lose the network; the HCP sees them offline and writes meanwhile.
+    for page in (msl, msl2):
+        page.js("window.liaison.goOffline(4000)")
+    for page in (msl, msl2):
+        page.wait(lambda page=page: page.text("#conn-status").startswith("Disconnected"), f"{page.name} showing Disconnected")
+    hcp.wait(lambda: hcp.contact_status("mika") == "offline", "mika offline for the HCP")
+    hcp.send("Are you back? (sent while you were offline)")
+    for page in (msl, msl2):
+        page.wait(lambda page=page: page.text("#conn-status") == "Connected", f"{page.name} reconnected", timeout=20)
+    msl2.wait(lambda: "Are you back? (sent while you were offline)" in msl2.messages(), "the missed message after reconnect")
+    hcp.wait(lambda: hcp.contact_status("mika") == "online", "mika online again for the HCP")
+    msl.room_button("hana").click()
+    msl.wait(lambda: "Are you back? (sent while you were offline)" in msl.messages(), "the missed message in the first window")
+
+    # ---------------------------------------------------------------- video call, ringing on every window of the callee
+    # A declined call: rejected in one window, the other window stops ringing, the caller is told.
+    hcp.click("Call")
+    for page in (msl, msl2):
+        page.wait(lambda page=page: page.visible("//section[@id='rings']//*[@role='alertdialog']"), f"the ring in {page.name}")
+    msl2.click("Reject", root=msl2.d.find_element(By.ID, "rings"))
+    hcp.wait(lambda: "Call ended (declined)" in hcp.text("#call-status"), "the caller told the call was declined")
+    msl.wait(lambda: not msl.visible("//section[@id='rings']//*[@role='alertdialog']"), "the first window to stop ringing")
+
+    # The call, answered in the first window.
+    hcp.click("Call")
+    for page in (msl, msl2):
+        page.wait(lambda page=page: page.visible("//section[@id='rings']//*[@role='alertdialog']"), f"the ring in {page.name}")
+        page.button("Accept")
+        page.button("Reject")
+    msl.click("Accept", root=msl.d.find_element(By.ID, "rings"))
+    # The other window stops ringing: answered elsewhere.
+    msl2.wait(lambda: not msl2.visible("//section[@id='rings']//*[@role='alertdialog']"), "the second window to stop ringing")
+
+    for page in (hcp, msl):
+        page.wait(lambda page=page: page.pc_state() == "connected", f"RTCPeerConnection connected in {page.name}", timeout=30)
+        page.wait(lambda page=page: "connected" in page.text("#call-status"), f"the word connected in {page.name}'s call view")
+        page.wait(lambda page=page: page.inbound_video_frames() > 0, f"decoded inbound video in {page.name}", timeout=30)
+    before = {p.name: p.inbound_video_frames() for p in (hcp, msl)}
+    for page in (hcp, msl):
+        page.wait(lambda page=page: page.inbound_video_frames() > before[page.name] + 10, f"inbound video frames increasing in {page.name}", timeout=20)
+    hcp.wait(lambda: hcp.text("#call-duration") not in ("", "0:00"), "the call duration running")
+    hcp.button("Share screen")
+    hcp.button("Hang up")
+    hcp.shot("call.png")
+
+    # Screen share: a second video track, renegotiated through call.sdp, shows as a second remote video.
+    hcp.click("Share screen")
+    hcp.wait(lambda: hcp.visible("//button[normalize-space()='Stop sharing']") or "not started" in hcp.text("#announcer"),
+             "screen sharing to start")
+    assert hcp.visible("//button[normalize-space()='Stop sharing']"), f"screen share refused: {hcp.text('#announcer')}"
+    msl.wait(lambda: msl.js("return document.querySelectorAll('#remote-videos video').length") == 2,
+             "the shared screen as a second video at the MSL", timeout=20)
+    msl.shot("call-screen-share.png")
+    hcp.click("Stop sharing")
+    msl.wait(lambda: msl.js("return document.querySelectorAll('#remote-videos video').length") == 1,
+             "the shared screen gone at the MSL", timeout=20)
+    for page in (hcp, msl):
+        page.wait(lambda page=page: page.pc_state() == "connected", f"{page.name} still connected after renegotiation")
+
+    hcp.click("Hang up")
+    for page in (hcp, msl):
+        page.wait(lambda page=page: "Call ended" in page.text("#call-status") or page.pc_state() is None, f"the call ended in {page.name}")
+        page.wait(lambda page=page: page.pc_state() is None, f"no live RTCPeerConnection in {page.name}")
+    # The call leaves a system message in the room.
+    hcp.wait(lambda: hcp.d.find_elements(By.CSS_SELECTOR, "#messages li.system"), "the call's system message in the room", timeout=10)
