@@ -981,6 +981,7 @@ function renderRoomHeader() {
   const r = state.rooms.get(state.openRoom);
   const inCall = state.call && state.call.status !== "ended";
   $("room-title").textContent = r ? roomName(r) : "No room open";
+  $("app").classList.toggle("room-open", !!r);
   const members = $("room-members");
   members.replaceChildren();
   if (r) {
