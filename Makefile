@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run venv test clean
+.PHONY: help deps build build-debug certs run venv test clean bench bench-smoke
 
 ## help: list the targets
 help:
@@ -80,6 +80,14 @@ $(VENV)/.stamp: $(REQUIREMENTS) | deps
 test: build-debug venv certs
 	$(SWIFT) test --skip-build $(SWIFT_TEST_ARGS)
 	LIAISON_BIN="$(CURDIR)/$(DEBUG_BIN)" $(VENV)/bin/pytest -q $(PYTEST_ARGS) Tests/e2e
+
+## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh)
+bench: deps
+	loadtest/bench.sh
+
+## bench-smoke: every load-test scenario for ~2 s against a debug server; fails on any protocol error (loadtest/smoke.sh)
+bench-smoke:
+	loadtest/smoke.sh
 
 ## clean: remove build products and the venv (keeps certs/ and data/)
 clean:

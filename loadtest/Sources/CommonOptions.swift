@@ -57,20 +57,23 @@ struct CommonOptions: ParsableArguments {
             eventBufferLimit: 64)
     }
 
-    func token(index: Int) -> String {
+    func token(index: Int, prefix: String? = nil, role: String? = nil, areas: [String] = ["cardiology"]) -> String {
         JWTMinter.hs256(
             secret: secret,
             claims: [
-                "sub": .string("\(userPrefix)-\(index)"),
-                "role": .string(role),
+                "sub": .string(user(index: index, prefix: prefix)),
+                "role": .string(role ?? self.role),
                 "tenant": .string(tenant),
                 "name": .string("Load test user \(index)"),
-                "areas": ["cardiology"],
+                "areas": .array(areas.map { .string($0) }),
                 "exp": .int(Int(wallClockSeconds()) + 24 * 3600),
             ])
     }
 
     func device(index: Int) -> String { "lt-device-\(index)" }
+
+    /// The user id of connection `index`: `PREFIX-index`.
+    func user(index: Int, prefix: String? = nil) -> String { "\(prefix ?? userPrefix)-\(index)" }
 
     var target: String { "\(tls ? "wss" : "ws")://\(host):\(port)\(path)" }
 }

@@ -6,6 +6,16 @@ struct Dialer {
     let common: CommonOptions
     let counters: Counters
     let errors: ErrorTally
+    /// Role claim of the tokens (default: `--role`).
+    var role: String? = nil
+    /// User ids are `PREFIX-INDEX` (default: `--user-prefix`).
+    var prefix: String? = nil
+    /// `areas` claim of the tokens.
+    var areas: [String] = ["cardiology"]
+    /// `false`: only the WebSocket upgrade, no `hello` (plain broadcast servers).
+    var authenticate = true
+    /// Adjusts the options of connection INDEX (subprotocol, path, interceptor…).
+    var configure: (@Sendable (Int, inout ConnectOptions) -> Void)? = nil
 
     struct Result {
         var connections: [ClientConnection] = []
@@ -15,26 +25,31 @@ struct Dialer {
         var session = Latency()
         var failed = 0
         var seconds = 0.0
+        /// Connection `firstIndex + i` at `i`, nil when it failed.
+        var byIndex: [ClientConnection?] = []
     }
 
     private enum Outcome: Sendable {
-        case opened(ClientConnection, upgradeNanos: UInt64, sessionNanos: UInt64)
+        case opened(ClientConnection, index: Int, upgradeNanos: UInt64, sessionNanos: UInt64)
         case failed
     }
 
     /// Opens `count` connections spread over `common.ramp` seconds, at most
-    /// `common.maxConnecting` at a time. Users `firstIndex ..< firstIndex + count`.
+    /// `common.maxConnecting` at a time. Users `firstIndex ..< firstIndex + count`; the result
+    /// lists them in completion order (`connections`) and by index (`byIndex`, nil when failed).
     func open(count: Int, firstIndex: Int = 0) async -> Result {
         let start = monotonicNanos()
         let rampNanos = max(0, common.ramp) * 1e9
         var result = Result()
+        result.byIndex = Array(repeating: nil, count: count)
         await withTaskGroup(of: Outcome.self) { group in
             var inFlight = 0
             func collect(_ outcome: Outcome) {
                 inFlight -= 1
                 switch outcome {
-                case .opened(let connection, let upgrade, let session):
+                case .opened(let connection, let index, let upgrade, let session):
                     result.connections.append(connection)
+                    result.byIndex[index - firstIndex] = connection
                     result.upgrade.record(nanos: upgrade)
                     result.session.record(nanos: session)
                 case .failed:
@@ -64,15 +79,23 @@ struct Dialer {
         let t0 = monotonicNanos()
         let connection: ClientConnection
         do {
-            connection = try await engine.connect(common.connectOptions(index: index))
+            var options = common.connectOptions(index: index)
+            configure?(index, &options)
+            connection = try await engine.connect(options)
         } catch {
             errors.add("connect: \(error)")
             counters.failed.add(1, ordering: .relaxed)
             return .failed
         }
         let t1 = monotonicNanos()
+        guard authenticate else {
+            counters.opened.add(1, ordering: .relaxed)
+            counters.operations.add(1, ordering: .relaxed)
+            return .opened(connection, index: index, upgradeNanos: t1 - t0, sessionNanos: t1 - t0)
+        }
         do {
-            _ = try await connection.hello(token: common.token(index: index), device: common.device(index: index),
+            let token = common.token(index: index, prefix: prefix, role: role, areas: areas)
+            _ = try await connection.hello(token: token, device: common.device(index: index),
                                            client: "liaison-loadtest/1")
             try await connection.synced()
         } catch let error as ServerError {
@@ -89,6 +112,6 @@ struct Dialer {
         let t2 = monotonicNanos()
         counters.opened.add(1, ordering: .relaxed)
         counters.operations.add(1, ordering: .relaxed)
-        return .opened(connection, upgradeNanos: t1 - t0, sessionNanos: t2 - t0)
+        return .opened(connection, index: index, upgradeNanos: t1 - t0, sessionNanos: t2 - t0)
     }
 }

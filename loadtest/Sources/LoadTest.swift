@@ -13,6 +13,9 @@ struct LoadTest: AsyncParsableCommand {
             with --json FILE, writes the same figures as JSON. A progress line is shown on \
             stderr when it is a terminal.
             """,
-        subcommands: [ConnectScenario.self, RTTScenario.self]
+        subcommands: [
+            ConnectScenario.self, RTTScenario.self, PresenceScenario.self, ChatScenario.self, FanoutScenario.self,
+            MirrorScenario.self, ModScenario.self, CallsScenario.self,
+        ]
     )
 }

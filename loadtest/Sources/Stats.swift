@@ -51,9 +51,10 @@ final class ErrorTally: Sendable {
     private let counts = Mutex<[String: Int]>([:])
     let total = Atomic<Int>(0)
 
-    func add(_ kind: String) {
-        counts.withLock { $0[kind, default: 0] += 1 }
-        total.add(1, ordering: .relaxed)
+    func add(_ kind: String, count: Int = 1) {
+        guard count > 0 else { return }
+        counts.withLock { $0[kind, default: 0] += count }
+        total.add(count, ordering: .relaxed)
     }
 
     var snapshot: [String: Int] { counts.withLock { $0 } }
