@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from liaison_helpers import Server, free_port, liaison_bin  # noqa: E402
+from liaison_helpers import Server, liaison_bin  # noqa: E402
 
 DEFAULT_FLAGS = {
     "host": "127.0.0.1",
@@ -46,14 +46,14 @@ class ServerFactory:
         if not bin_path.exists():
             pytest.fail(f"server binary not found at {bin_path} (set LIAISON_BIN)")
         self._n += 1
-        port = free_port()
         secret = secret or secrets.token_hex(16)
         data_dir = Path(data_dir) if data_dir else self.tmp_path / f"data{self._n}"
         data_dir.mkdir(parents=True, exist_ok=True)
         merged = dict(DEFAULT_FLAGS)
         for k, v in flags.items():
             merged[k.replace("_", "-")] = v
-        args = ["serve", "--port", str(port), "--data-dir", str(data_dir), "--jwt-secret", secret]
+        # Port 0: the OS picks a free port (no race with other sockets); the banner says which.
+        args = ["serve", "--port", "0", "--data-dir", str(data_dir), "--jwt-secret", secret]
         for k, v in merged.items():
             if v is None or v is False:
                 continue
@@ -62,7 +62,7 @@ class ServerFactory:
             else:
                 args += [f"--{k}", str(v)]
         args += list(extra_args)
-        srv = Server(bin_path, self.tmp_path, args, secret, port, data_dir, self.clients)
+        srv = Server(bin_path, self.tmp_path, args, secret, data_dir, self.clients)
         srv.flags = dict(flags)
         srv.extra_args = list(extra_args)
         self.servers.append(srv)

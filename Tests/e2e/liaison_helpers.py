@@ -42,15 +42,6 @@ def liaison_bin() -> Path:
     return p
 
 
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -466,18 +457,19 @@ class RawWS:
 
 
 class Server:
-    """One running `liaison serve` process on a free loopback port."""
+    """One running `liaison serve --port 0` process; its port is read from the start-up banner."""
 
     _n = itertools.count(1)
+    _banner = re.compile(rb"ws +ws://127\.0\.0\.1:(\d+)/ws")
 
-    def __init__(self, bin_path: Path, workdir: Path, args: list[str], secret: str, port: int, data_dir: Path, registry: list):
+    def __init__(self, bin_path: Path, workdir: Path, args: list[str], secret: str, data_dir: Path, registry: list):
         self.bin = bin_path
-        self.port = port
+        self.port = None
         self.host = "127.0.0.1"
         self.secret = secret
         self.data_dir = data_dir
-        self.url = f"ws://127.0.0.1:{port}/ws"
-        self.http = f"http://127.0.0.1:{port}"
+        self.url = None
+        self.http = None
         self.args = args
         n = next(Server._n)
         self.log_path = workdir / f"server-{n}.log"
@@ -493,6 +485,15 @@ class Server:
 
     # ---- lifecycle
 
+    def _read_port(self) -> bool:
+        match = Server._banner.search(self.log_path.read_bytes())
+        if not match:
+            return False
+        self.port = int(match.group(1))
+        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.http = f"http://127.0.0.1:{self.port}"
+        return True
+
     def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         last = None
@@ -501,6 +502,9 @@ class Server:
                 raise AssertionError(
                     f"server exited early with {self.process.returncode}: {' '.join(self.args)}\n{self.log_tail()}"
                 )
+            if self.port is None and not self._read_port():
+                time.sleep(0.05)
+                continue
             try:
                 status, _, _ = http_get(self.http + "/healthz", timeout=1)
                 if status == 200:

@@ -36,8 +36,8 @@ public actor CallService {
     }
 
     /// Starts a call in `room`: every connected device of the other members rings.
-    func invite(_ params: Request.CallInvite, by caller: Caller, session: SessionID) async throws(ProtocolError)
-        -> InviteResult
+    func invite(_ params: Request.CallInvite, by caller: Caller, session: SessionID, responder: Responder)
+        async throws(ProtocolError)
     {
         let room = try rooms.room(params.room, tenant: caller.record.tenant)
         let members = await room.members
@@ -66,16 +66,15 @@ public actor CallService {
                                 detail: ["call": id, "room": room.id, "media": params.media.rawValue,
                                          "ringing": String(call.ringing.count)]))
 
+        responder.ok(InviteResult(call: id))
         let everyoneBusy = !others.isEmpty && others.allSatisfy { inCall[UserKey(tenant: call.tenant, user: $0)] != nil }
         if everyoneBusy, let ending = call.busy() {
             calls[id] = call
             finish(id, ending)
-            return InviteResult(call: id)
+            return
         }
-        let ring = ringFrame(call)
-        send(ring, to: call.ringing.map(\.session))
+        send(ringFrame(call), to: call.ringing.map(\.session))
         arm(id, after: ringTimeout) { service in await service.timedOut(id) }
-        return InviteResult(call: id)
     }
 
     /// The first device to accept becomes the other party.
@@ -86,9 +85,13 @@ public actor CallService {
         guard caller.record.user != call.caller.user else {
             throw ProtocolError(.forbidden, "the caller cannot answer their own call")
         }
-        guard call.isRinging || call.callee != nil else { throw ProtocolError(.notFound, "call \(call.id) has ended") }
-        guard call.ringing.contains(where: { $0.user == caller.record.user }) || call.callee?.user == caller.record.user else {
-            throw ProtocolError(.notMember, "call \(call.id) is not ringing for you")
+        switch call.phase {
+        case .active: throw ProtocolError(.alreadyAnswered, "call \(call.id) was already answered")
+        case .ended: throw ProtocolError(.notFound, "call \(call.id) has ended")
+        case .ringing:
+            guard call.ringing.contains(where: { $0.user == caller.record.user }) else {
+                throw ProtocolError(.notMember, "call \(call.id) is not ringing for you")
+            }
         }
         let now = WallClock.now()
         let outcome = call.accept(by: CallParty(user: caller.record.user, device: caller.device, session: session), now: now)
@@ -164,7 +167,7 @@ public actor CallService {
         for (id, var call) in calls where myRooms.contains(call.room) && !call.isOver {
             if call.returned(user: caller.record.user, device: caller.device, session: session) {
                 calls[id] = call
-                timers.removeValue(forKey: "\(id)/grace")?.cancel()
+                timers.removeValue(forKey: graceTimer(id, caller.record.user, caller.device))?.cancel()
                 continue
             }
             guard call.isRinging, let offer = offers[id],
@@ -185,7 +188,9 @@ public actor CallService {
             case .stoppedRinging: calls[id] = call
             case .graceStarted(let device, let generation):
                 calls[id] = call
-                arm("\(id)/grace", after: grace) { service in await service.graceExpired(id, device: device, generation: generation) }
+                arm("\(id)/grace/\(device)", after: grace) { service in
+                    await service.graceExpired(id, device: device, generation: generation)
+                }
             }
         }
     }
@@ -207,8 +212,7 @@ public actor CallService {
     /// Tells whom the ending names, frees the room and the users, and leaves the call's record in the room.
     private func finish(_ id: String, _ ending: CallState.Ending) {
         guard let call = calls.removeValue(forKey: id) else { return }
-        timers.removeValue(forKey: id)?.cancel()
-        timers.removeValue(forKey: "\(id)/grace")?.cancel()
+        for key in timers.keys where key == id || key.hasPrefix("\(id)/") { timers.removeValue(forKey: key)?.cancel() }
         let callerName = offers.removeValue(forKey: id)?.callerName
         byRoom[call.room] = nil
         for party in [call.caller] + (call.callee.map { [$0] } ?? []) {
@@ -236,6 +240,11 @@ public actor CallService {
     private func activeCall(_ id: String, tenant: String) throws(ProtocolError) -> CallState {
         guard let call = calls[id], call.tenant == tenant else { throw ProtocolError(.notFound, "no call '\(id)'") }
         return call
+    }
+
+    /// The key of a device's grace timer (the device key is `CallState`'s: user, NUL, device).
+    private func graceTimer(_ call: String, _ user: String, _ device: String) -> String {
+        "\(call)/grace/\(user)\u{0}\(device)"
     }
 
     private func ringFrame(_ call: CallState) -> OutboundFrame {

@@ -117,10 +117,10 @@ public struct CallState: Sendable {
         return end(.timeout, notify: [caller] + ringing)
     }
 
-    /// A callee already in another call: the call ends at once.
+    /// A callee already in another call: the call ends at once (the callees never heard of it).
     public mutating func busy() -> Ending? {
         guard isRinging else { return nil }
-        return end(.busy, notify: [caller] + ringing)
+        return end(.busy, notify: [caller])
     }
 
     // MARK: Devices leaving and returning
@@ -146,13 +146,20 @@ public struct CallState: Sendable {
         return .graceStarted(device: key(party), generation: graceGeneration)
     }
 
-    /// `user`'s `device` is back on `session`: it keeps its place in the call if it was away.
+    /// `user`'s `device` is on a new session — back after leaving, or replacing a connection that has
+    /// not ended yet: it keeps its place in the call. False if that device has no place in it.
     public mutating func returned(user: String, device: String, session: SessionID) -> Bool {
         let deviceKey = key(user, device)
-        guard !isOver, away.removeValue(forKey: deviceKey) != nil else { return false }
-        if key(caller) == deviceKey { caller.session = session }
-        if let callee, key(callee) == deviceKey { self.callee?.session = session }
-        return true
+        guard !isOver else { return false }
+        away.removeValue(forKey: deviceKey)
+        var found = false
+        if key(caller) == deviceKey { caller.session = session; found = true }
+        if let callee, key(callee) == deviceKey { self.callee?.session = session; found = true }
+        for index in ringing.indices where key(ringing[index]) == deviceKey {
+            ringing[index].session = session
+            found = true
+        }
+        return found
     }
 
     /// The grace of an away device ran out: the call ends for the others.

@@ -52,7 +52,7 @@ actor RoomActor {
     {
         guard kind == .system || state.isMember(from) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
         hydrate()
-        if let clientMsgID, let first = state.resend(from: from, clientMsgID: clientMsgID) {
+        if let clientMsgID, let first = resend(from: from, clientMsgID: clientMsgID) {
             let result = SendResult(room: id, seq: first.seq, ts: first.ts)
             context.journal.afterPendingWrites { responder?.ok(result) }
             return first.seq
@@ -78,10 +78,21 @@ actor RoomActor {
         return seq
     }
 
+    /// The earlier message with this sender and `client_msg_id`, however old.
+    private func resend(from: String, clientMsgID: String) -> StoredMessage? {
+        guard let seq = state.resendCandidate(from: from, clientMsgID: clientMsgID),
+              let message = try? messages(seq...seq).first,
+              message.from == from, message.clientMsgID == clientMsgID
+        else { return nil }
+        return message
+    }
+
     /// Up to `limit` messages before `before` (default: the newest), oldest first.
     func history(user: String, before: UInt64?, limit: Int) throws(ProtocolError) -> [OutboundFrame] {
         guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
-        let upper = min(before.map { $0 &- 1 } ?? state.lastSeq, state.lastSeq)
+        // Only durable messages: history never shows what a crash could still take back.
+        let durable = durableSeq.load(ordering: .acquiring)
+        let upper = min(before.map { $0 &- 1 } ?? durable, durable)
         guard upper >= 1, limit > 0 else { return [] }
         let lower = upper >= UInt64(limit) ? upper - UInt64(limit) + 1 : 1
         return try messages(lower...upper).map(\.frame)
@@ -108,10 +119,11 @@ actor RoomActor {
         }
     }
 
-    /// Reads the latest archived messages back into memory, once.
+    /// Reads the resend index and the latest archived messages back into memory, once.
     private func hydrate() {
         guard !hydrated else { return }
         hydrated = true
+        state.indexResends(archive.readResends())
         let missing = UInt64(max(0, context.retention - Int(state.lastSeq - min(state.lastSeq, state.archivedSeq))))
         let floor = state.archivedSeq
         guard missing > 0, floor > 0, let older = try? archive.read(max(1, floor >= missing ? floor - missing + 1 : 1)...floor)

@@ -51,4 +51,15 @@ public struct RoomSummary: Encodable, Sendable {
         case room, kind, title, members, unread
         case lastSeq = "last_seq"
     }
+
+    /// Every field, `title` as null when the room has none.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(room, forKey: .room)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(title, forKey: .title)
+        try container.encode(members, forKey: .members)
+        try container.encode(lastSeq, forKey: .lastSeq)
+        try container.encode(unread, forKey: .unread)
+    }
 }

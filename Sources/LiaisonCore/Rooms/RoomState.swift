@@ -20,13 +20,9 @@ public struct RoomState: Sendable {
     /// Messages `windowFloor + 1 ... lastSeq`, oldest first.
     private(set) var window: [StoredMessage] = []
     private(set) var windowFloor: UInt64 = 0
-    /// `(sender, client_msg_id)` → seq, for the messages in the window.
-    private var resends: [ResendKey: UInt64] = [:]
-
-    struct ResendKey: Hashable {
-        let from: String
-        let clientMsgID: String
-    }
+    /// `ResendKey.hash(sender, client_msg_id)` → seq, for every message of the room this state has seen
+    /// or loaded from the archive's resend index. A hit is a candidate: the caller checks the message.
+    private var resends: [UInt64: UInt64] = [:]
 
     public init(id: String, tenant: String, kind: RoomKind, title: String?, members: [String], createdAt: Millis) {
         self.id = id
@@ -58,10 +54,15 @@ public struct RoomState: Sendable {
 
     // MARK: Messages
 
-    /// The seq of an earlier message with the same sender and `client_msg_id`, if still indexed.
-    public func resend(from: String, clientMsgID: String) -> StoredMessage? {
-        guard let seq = resends[ResendKey(from: from, clientMsgID: clientMsgID)] else { return nil }
-        return message(seq)
+    /// The seq of an earlier message that may have the same sender and `client_msg_id` (to be confirmed
+    /// against the message itself).
+    public func resendCandidate(from: String, clientMsgID: String) -> UInt64? {
+        resends[ResendKey.hash(from: from, clientMsgID: clientMsgID)]
+    }
+
+    /// Adds entries of the archive's resend index.
+    public mutating func indexResends(_ entries: [(hash: UInt64, seq: UInt64)]) {
+        for entry in entries where entry.seq <= lastSeq { resends[entry.hash] = entry.seq }
     }
 
     /// The seq the next message gets.
@@ -73,7 +74,7 @@ public struct RoomState: Sendable {
         if window.isEmpty { windowFloor = lastSeq }
         window.append(message)
         lastSeq = message.seq
-        if let id = message.clientMsgID { resends[ResendKey(from: message.from, clientMsgID: id)] = message.seq }
+        if let id = message.clientMsgID { resends[ResendKey.hash(from: message.from, clientMsgID: id)] = message.seq }
         read[message.from] = max(read[message.from] ?? 0, message.seq)
     }
 
@@ -103,15 +104,12 @@ public struct RoomState: Sendable {
         archivedSeq = max(archivedSeq, min(seq, lastSeq))
     }
 
-    /// Drops the oldest archived messages beyond `retention` from memory.
+    /// Drops the oldest archived messages beyond `retention` from memory (their resend entries stay).
     public mutating func trim(retention: Int) {
         let excess = window.count - retention
         guard excess > 0 else { return }
         let droppable = min(excess, Int(archivedSeq > windowFloor ? archivedSeq - windowFloor : 0))
         guard droppable > 0 else { return }
-        for message in window.prefix(droppable) {
-            if let id = message.clientMsgID { resends[ResendKey(from: message.from, clientMsgID: id)] = nil }
-        }
         window.removeFirst(droppable)
         windowFloor += UInt64(droppable)
     }
@@ -123,7 +121,7 @@ public struct RoomState: Sendable {
         window.insert(contentsOf: older, at: 0)
         windowFloor = first.seq - 1
         for message in older {
-            if let id = message.clientMsgID { resends[ResendKey(from: message.from, clientMsgID: id)] = message.seq }
+            if let id = message.clientMsgID { resends[ResendKey.hash(from: message.from, clientMsgID: id)] = message.seq }
         }
     }
 
@@ -160,5 +158,17 @@ public struct RoomState: Sendable {
 
     public func summary(for user: String) -> RoomSummary {
         RoomSummary(room: id, kind: kind, title: title, members: members, lastSeq: lastSeq, unread: unread(user))
+    }
+}
+
+/// The stable 64-bit key of `(sender, client_msg_id)` (FNV-1a): the same in every process, so it can be
+/// stored in the archive's resend index.
+public enum ResendKey {
+    public static func hash(from: String, clientMsgID: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in from.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash = (hash ^ 0) &* 0x100_0000_01b3
+        for byte in clientMsgID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
     }
 }

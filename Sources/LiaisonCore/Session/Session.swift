@@ -202,7 +202,7 @@ public final class Session: @unchecked Sendable {
             try await hub.mod.cancel(params.request, by: caller, responder: responder)
         case .callInvite(let params):
             try requireChat(caller)
-            return .ok(try await hub.calls.invite(params, by: caller, session: self.id))
+            try await hub.calls.invite(params, by: caller, session: self.id, responder: responder)
         case .callAccept(let params):
             try await hub.calls.accept(params, by: caller, session: self.id)
             return .ok(FrameEncoder.Empty())

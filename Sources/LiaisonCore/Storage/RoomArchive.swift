@@ -23,6 +23,7 @@ struct RoomArchive: Sendable {
     private var metaURL: URL { directory.appendingPathComponent("meta.json") }
     private var logURL: URL { directory.appendingPathComponent("messages.log") }
     private var indexURL: URL { directory.appendingPathComponent("messages.idx") }
+    private var resendsURL: URL { directory.appendingPathComponent("resends.idx") }
 
     init(roomsDirectory: URL, room: String) {
         directory = roomsDirectory.appendingPathComponent(room, isDirectory: true)
@@ -67,6 +68,33 @@ struct RoomArchive: Sendable {
         try index.seek(toOffset: indexLength)
         try index.write(contentsOf: indexBytes)
         try index.synchronize()
+        try appendResends(messages)
+    }
+
+    /// Appends `(hash of sender and client_msg_id, seq)` for each message that has a `client_msg_id`.
+    /// Entries past the snapshot (left by a crash) are ignored when read.
+    private func appendResends(_ messages: [StoredMessage]) throws {
+        var bytes: [UInt8] = []
+        for message in messages {
+            guard let id = message.clientMsgID else { continue }
+            withUnsafeBytes(of: ResendKey.hash(from: message.from, clientMsgID: id).littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: message.seq.littleEndian) { bytes += $0 }
+        }
+        guard !bytes.isEmpty else { return }
+        let file = try AppendOnlyFile(url: resendsURL)
+        try file.append(bytes)
+        try file.sync()
+    }
+
+    /// Every entry of the resend index.
+    func readResends() -> [(hash: UInt64, seq: UInt64)] {
+        guard let data = FileManager.default.contents(atPath: resendsURL.path) else { return [] }
+        return data.withUnsafeBytes { buffer in
+            stride(from: 0, to: buffer.count - 15, by: 16).map { offset in
+                (UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                 UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+            }
+        }
     }
 
     /// The log offset just past record `seq` (0 for none).
