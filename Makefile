@@ -12,7 +12,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 # Debian packages the build and the tests need (later features append here).
-APT_PACKAGES ?= libwebsockets-dev libssl-dev pkg-config openssl
+APT_PACKAGES ?= libwebsockets-dev libssl-dev pkg-config openssl chromium chromium-driver
 
 PYTHON       ?= python3
 SWIFT        ?= swift
