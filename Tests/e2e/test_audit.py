@@ -127,3 +127,31 @@ async def test_audit_verify_detects_swapped_lines(audited, tmp_path):
     tampered.write_bytes(b"".join(swapped))
     p = await asyncio.to_thread(_verify, tampered)
     assert p.returncode != 0, f"verify accepted a log with swapped records:\n{p.stdout}\n{p.stderr}"
+
+
+async def test_an_admin_reads_their_tenants_latest_audit_records(server):
+    other = await server.login("olga", "msl", tenant="t2")
+    mike = await server.login("mike", "msl")
+    await mike.error("user.put", "forbidden", user="zed", role="msl", name="Zed", areas=[])
+    admin = await server.login("root", "admin")
+    reply = await admin.ok("audit.read", limit=50)
+    records = reply["records"]
+    assert records, reply
+    assert {r["tenant"] for r in records if "tenant" in r} == {"t1"}, "only the admin's tenant"
+    assert any(r["action"] == "request.refused" and r.get("code") == "forbidden" for r in records)
+    assert all("hash" in r and "prev" in r for r in records)
+    assert [r["seq"] for r in records] == sorted(r["seq"] for r in records), "oldest first"
+    await other.close()
+
+
+async def test_audit_read_by_a_non_admin_is_forbidden(server):
+    mike = await server.login("mike", "msl")
+    await mike.error("audit.read", "forbidden")
+    hcp = await server.login("hana", "hcp")
+    await hcp.error("audit.read", "forbidden", limit=10)
+
+
+async def test_audit_read_limit_out_of_range_is_bad_request(server):
+    admin = await server.login("root", "admin")
+    await admin.error("audit.read", "bad_request", limit=0)
+    await admin.error("audit.read", "bad_request", limit=5000)

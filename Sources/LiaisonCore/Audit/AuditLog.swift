@@ -35,6 +35,26 @@ public final class AuditLog: Sendable {
         queue.sync { self.writePending() }
     }
 
+    /// The latest `limit` records of `tenant`, oldest first, as their stored JSON lines (hashes included).
+    /// Reads at most the last `window` bytes of the file.
+    public func recent(tenant: String, limit: Int, window: UInt64 = 8 << 20) -> [[UInt8]] {
+        flush()
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return [] }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size - min(size, window))
+        let tail = (try? handle.readToEnd()) ?? Data()
+        let marker = Array(#""tenant":"#.utf8) + Array((try? JSONEncoder().encode(tenant)) ?? Data())
+        var found: [[UInt8]] = []
+        for line in tail.split(separator: UInt8(ascii: "\n")).reversed() where found.count < limit {
+            let bytes = Array(line)
+            guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"),
+                  bytes.firstRange(of: marker) != nil else { continue }
+            found.append(bytes)
+        }
+        return found.reversed()
+    }
+
     private func writePending() {
         let batch = pending.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }

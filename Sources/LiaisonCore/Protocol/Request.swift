@@ -25,6 +25,7 @@ public enum Request: Sendable {
     case callReject(CallRef)
     case callHangup(CallRef)
     case turnCredentials
+    case auditRead(AuditRead)
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -153,6 +154,11 @@ public enum Request: Sendable {
         public let call: String
     }
 
+    /// `audit.read {limit?}`: an admin reads their tenant's latest audit records.
+    public struct AuditRead: Decodable, Sendable {
+        public let limit: Int?
+    }
+
     /// The wire name of each request type, and how to decode its parameters.
     static let decoders: [String: @Sendable (RequestDecoder.Fields) throws -> Request] = [
         "hello": { .hello(try $0.decode()) },
@@ -180,6 +186,7 @@ public enum Request: Sendable {
         "call.reject": { .callReject(try $0.decode()) },
         "call.hangup": { .callHangup(try $0.decode()) },
         "turn.credentials": { _ in .turnCredentials },
+        "audit.read": { .auditRead(try $0.decode()) },
     ]
 }
 

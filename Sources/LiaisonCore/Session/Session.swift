@@ -220,6 +220,8 @@ public final class Session: @unchecked Sendable {
             return .ok(FrameEncoder.Empty())
         case .turnCredentials:
             return .ok(try turnCredentials(caller: caller))
+        case .auditRead(let params):
+            return .frame(try auditRead(params, id: id, caller: caller))
         }
         return .deferred
     }
