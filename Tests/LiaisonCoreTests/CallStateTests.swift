@@ -249,9 +249,9 @@ import Testing
 
     // MARK: Busy
 
-    @Test func busyEndsARingingCallForTheCallerAndTheRingingDevices() {
+    @Test func busyEndsARingingCallForTheCallerOnlySinceTheCalleesNeverHeardOfIt() {
         var call = ringingCall()
-        #expect(call.busy() == .init(reason: .busy, notify: [Self.alice, Self.bobPhone, Self.bobLaptop]))
+        #expect(call.busy() == .init(reason: .busy, notify: [Self.alice]))
         #expect(call.phase == .ended(.busy))
     }
 
@@ -374,9 +374,15 @@ import Testing
         #expect(call.phase == .active(since: Self.answeredAt))
     }
 
-    @Test func returnedForADeviceThatWasNotAwayIsFalse() {
+    @Test func aConnectionReplacingAPartysDeviceTakesOverItsPlace() {
         var call = answeredCall()
-        #expect(call.returned(user: "bob", device: "phone", session: SessionID(raw: 24)) == false)
+        #expect(call.returned(user: "bob", device: "phone", session: SessionID(raw: 24)) == true)
+        #expect(call.callee?.session == SessionID(raw: 24))
+        #expect(call.departed(Self.bobPhone.session) == .unaffected)
+    }
+
+    @Test func returnedForADeviceWithNoPlaceInTheCallIsFalse() {
+        var call = answeredCall()
         #expect(call.returned(user: "bob", device: "laptop", session: SessionID(raw: 25)) == false)
         #expect(call.callee?.session == Self.bobPhone.session)
     }
