@@ -100,19 +100,47 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free port below the ephemeral range (32768+), so no client socket of an earlier run holds it.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randint(21000, 29999)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
+}
 
 wait_listening() {  # PORT: until something accepts on it (5 s at most)
     for _ in $(seq 1 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: server exited" >&2; return 1; }
+        kill -0 "$SERVER_PID" 2>/dev/null || { echo "bench: server exited (port $1 taken?)" >&2; return 1; }
         sleep 0.05
     done
     echo "bench: nothing listens on $1" >&2
     return 1
 }
 
-start_server() {  # KIND PORT [liaison flags…]; sets SERVER_PID
+start_server() {  # KIND [liaison flags…]: a fresh server on a free port; sets SERVER_PID and PORT (3 tries)
+    local kind=$1; shift
+    for _ in 1 2 3; do
+        PORT=$(free_port)
+        if start_server_on "$kind" "$PORT" "$@"; then return 0; fi
+        stop_server
+    done
+    echo "bench: could not start $kind" >&2
+    return 1
+}
+
+start_server_on() {  # KIND PORT [liaison flags…]
     local kind=$1 port=$2; shift 2
     case $kind in
         lws)
@@ -126,7 +154,7 @@ start_server() {  # KIND PORT [liaison flags…]; sets SERVER_PID
             local data
             data=$(mktemp -d -t liaison-bench-data.XXXXXX)
             DATA_DIRS+=("$data")
-            "$BIN/liaison" serve --host 127.0.0.1 --port "$port" --tls-port 0 --data-dir "$data" \
+            "$BIN/liaison" serve --host 127.0.0.1 --port "$PORT" --tls-port 0 --data-dir "$data" \
                 --jwt-secret "$SECRET" --rate-limit 1000000 --max-frame-bytes 4194304 "$@" \
                 >"$LOGS/liaison-$port.log" 2>&1 &
             ;;
@@ -163,9 +191,8 @@ if [ "$ONLY" != liaison ]; then
             ramp=$(( n / 2500 + 1 ))
             for kind in lws node liaison; do
                 say "fan-out: $kind, $n receivers, run $rep of $REPEAT"
-                port=$(free_port)
-                start_server "$kind" "$port"
-                common=(--port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" --source-addresses "$SOURCES"
+                start_server "$kind"
+                common=(--port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" --source-addresses "$SOURCES"
                         -n "$n" --size "$SIZE" --window "$WINDOW" --warmup "$WARMUP" --duration "$FANOUT_DURATION"
                         --ramp "$ramp" --drain 10)
                 if [ "$kind" = liaison ]; then
@@ -183,42 +210,37 @@ fi
 if [ "$ONLY" != fanout ]; then
     for mode in batch always; do
         say "chat: $CHAT_ROOMS rooms × 2 members = $((CHAT_ROOMS * 2)) senders, window $CHAT_WINDOW, --fsync $mode"
-        port=$(free_port)
-        start_server liaison "$port" --fsync "$mode"
-        loadtest "chat-$mode" 120 chat --port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" \
+        start_server liaison --fsync "$mode"
+        loadtest "chat-$mode" 120 chat --port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" \
             --source-addresses "$SOURCES" --rooms "$CHAT_ROOMS" --members 2 --window "$CHAT_WINDOW" --size "$SIZE" \
             --warmup "$WARMUP" --duration "$DURATION" --ramp 1
         stop_server
     done
 
     say "presence: $PRESENCE_WATCHERS watchers × 20 of 100 users flipping 2/s"
-    port=$(free_port)
-    start_server liaison "$port"
-    loadtest presence 120 presence --port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" \
+    start_server liaison
+    loadtest presence 120 presence --port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" \
         --source-addresses "$SOURCES" --watchers "$PRESENCE_WATCHERS" --users 100 --watch 20 --rate 2 \
         --warmup "$WARMUP" --duration "$DURATION" --ramp 1
     stop_server
 
     say "mod: $MOD_FMDS FMDs, $MOD_RATE requests/s"
-    port=$(free_port)
-    start_server liaison "$port"
-    loadtest mod 180 mod --port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" \
+    start_server liaison
+    loadtest mod 180 mod --port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" \
         --source-addresses "$SOURCES" --fmds "$MOD_FMDS" --rate "$MOD_RATE" --warmup "$WARMUP" --duration "$DURATION" \
         --ramp 1
     stop_server
 
     say "calls: $CALL_PAIRS pairs"
-    port=$(free_port)
-    start_server liaison "$port"
-    loadtest calls 180 calls --port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" \
+    start_server liaison
+    loadtest calls 180 calls --port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" \
         --source-addresses "$SOURCES" --pairs "$CALL_PAIRS" --warmup "$WARMUP" --duration "$DURATION" --ramp 1
     stop_server
 
     say "connect: $IDLE_CONNECTIONS idle connections"
-    port=$(free_port)
-    start_server liaison "$port"
+    start_server liaison
     sleep 1
-    loadtest connect 240 connect --port "$port" --secret "$SECRET" --server-pid "$SERVER_PID" \
+    loadtest connect 240 connect --port "$PORT" --secret "$SECRET" --server-pid "$SERVER_PID" \
         --source-addresses "$SOURCES" -c "$IDLE_CONNECTIONS" --ramp 10 --duration 6 --settle 3
     stop_server
 fi
