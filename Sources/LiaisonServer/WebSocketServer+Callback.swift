@@ -14,6 +14,8 @@ func webSocketServerCallback(
 }
 
 extension WebSocketServer {
+    static let framesPerWriteable = 64
+
     func handle(
         wsi: OpaquePointer, reason: lws_callback_reasons, slot: UnsafeMutableRawPointer?,
         input: UnsafeMutableRawPointer?, length: Int
@@ -93,13 +95,20 @@ extension WebSocketServer {
         return 0
     }
 
+    /// Writes queued frames while the socket takes them (lws buffers a partial write itself and then
+    /// reports the pipe choked), up to a bound so one busy connection cannot starve the others.
     private func writeable(_ connection: Connection) -> Int32 {
-        if let frame = connection.dequeue() {
+        var written = 0
+        while written < Self.framesPerWriteable, let frame = connection.dequeue() {
             adjustOutboxTotal(-frame.count)
-            let written = lws_write(
+            let sent = lws_write(
                 connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT)
-            guard written >= frame.count else { return -1 }
-            ServerMetrics.framesOut.increment()
+            guard sent >= frame.count else { return -1 }
+            written += 1
+            if lws_send_pipe_choked(connection.wsi) != 0 { break }
+        }
+        if written > 0 {
+            ServerMetrics.framesOut.increment(by: written)
             if connection.hasOutput { lws_callback_on_writable(connection.wsi) }
             return 0
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LiaisonCore
 
 /// The HS256 secret used when none is configured: random, created once, kept in the data directory.
 enum DevSecret {
@@ -12,7 +13,7 @@ enum DevSecret {
             return existing
         }
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { bytes in
-            bytes.map { String(format: "%02x", $0) }.joined()
+            Hex.encode(bytes)
         }
         try Data((secret + "\n").utf8).write(to: url, options: .atomic)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)

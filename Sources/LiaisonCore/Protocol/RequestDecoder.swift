@@ -11,16 +11,19 @@ public enum RequestDecoder {
     /// The longest `id` a client may pick.
     public static let maxIDLength = 64
 
+    /// One decoder for every frame (decoding keeps no state between calls).
+    private static let decoder = JSONDecoder()
+
     /// The raw frame, decodable as any request's parameter struct.
     public struct Fields {
         let data: Data
-        func decode<T: Decodable>() throws -> T { try JSONDecoder().decode(T.self, from: data) }
+        func decode<T: Decodable>() throws -> T { try RequestDecoder.decoder.decode(T.self, from: data) }
     }
 
     public static func decode(_ data: Data) -> Outcome {
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: data)
+            header = try decoder.decode(Header.self, from: data)
         } catch {
             return .invalid(id: nil, ProtocolError(.badRequest, "malformed JSON: a frame must be one JSON object"))
         }

@@ -70,7 +70,7 @@ actor RoomActor {
             responder?.ok(SendResult(room: room, seq: seq, ts: ts))
             context.deliver(frame, to: members, tenant: tenant, seq: (room, seq))
         }
-        let digest = SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: Data(body.utf8)))
         context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: [
             "room": id, "seq": String(seq), "size": String(body.utf8.count), "sha256": digest, "kind": kind.rawValue,
         ]))
