@@ -79,6 +79,7 @@ $(VENV)/.stamp: $(REQUIREMENTS) | deps
 ## test: swift tests, then the end-to-end tests against the debug binary; fails on any failure
 test: build-debug venv certs
 	$(SWIFT) test --skip-build $(SWIFT_TEST_ARGS)
+	BIN="$(CURDIR)/.build/debug" loadtest/smoke.sh
 	LIAISON_BIN="$(CURDIR)/$(DEBUG_BIN)" $(VENV)/bin/pytest -q $(PYTEST_ARGS) Tests/e2e
 
 ## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh)
