@@ -66,7 +66,8 @@ public final class RoomService: Sendable {
     // MARK: Creation
 
     /// Creates a room (a direct room is returned as it is if the pair already has one); `ok {room}` goes
-    /// out once the creation is durable, and each member gets `room.member joined` for the others.
+    /// out once the creation is durable, and each added member gets `room.member joined` for themself
+    /// (one event each, not one per pair: `room.list` has the members).
     @discardableResult
     func create(kind: RoomKind, tenant: String, creator: String, members: [String], title: String?,
                 responder: Responder?) async -> RoomActor {
@@ -97,10 +98,10 @@ public final class RoomService: Sendable {
         }
         context.index.markDirty(room.id)
         let record = RoomRecord.Created(room: room.id, tenant: tenant, kind: kind, title: title, members: everyone, ts: now)
-        let joined = everyone.dropFirst().map { FrameEncoder.event(MemberEvent(room: room.id, user: $0, action: "joined")) }
+        let joined = everyone.dropFirst().map { ($0, FrameEncoder.event(MemberEvent(room: room.id, user: $0, action: "joined"))) }
         context.journal.append(.bytes(RoomRecord.encode(record))) { [context] in
             responder?.ok(CreateResult(room: room.id))
-            for event in joined { context.deliver(event, to: everyone, tenant: tenant) }
+            for (member, event) in joined { context.deliver(event, to: [member], tenant: tenant) }
         }
         context.audit.record(AuditEvent("room.create", tenant: tenant, actor: creator, detail: [
             "room": room.id, "kind": kind.rawValue, "members": everyone.joined(separator: ","),
