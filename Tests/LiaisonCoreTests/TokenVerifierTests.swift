@@ -34,7 +34,7 @@ import Testing
 
     @Test func mintedTokenVerifies() async throws {
         let minted = claims()
-        let token = try await TokenIssuer.token(secret: secret, claims: minted)
+        let token = try TokenIssuer.token(secret: secret, claims: minted)
         let verified = try await TokenVerifier(secret: secret).verify(token)
         #expect(verified.sub.value == "u1")
         #expect(verified.role == .msl)
@@ -43,44 +43,44 @@ import Testing
     }
 
     @Test func recordDefaultsNameToSubAndAreasToEmpty() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: TokenClaims(
+        let token = try TokenIssuer.token(secret: secret, claims: TokenClaims(
             sub: "u2", role: .hcp, tenant: "t1", name: nil, areas: nil, expires: Date().addingTimeInterval(60)))
         let verified = try await TokenVerifier(secret: secret).verify(token)
         #expect(verified.record == UserRecord(tenant: "t1", user: "u2", role: .hcp, name: "u2", areas: []))
     }
 
     @Test func wrongSecretIsUnauthorized() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: claims())
+        let token = try TokenIssuer.token(secret: secret, claims: claims())
         let error = await refusal(try await TokenVerifier(secret: "another-secret-entirely-32-bytes!!"), token)
         #expect(error?.code == .unauthorized)
     }
 
     @Test func expiredTokenIsUnauthorized() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: claims(expires: Date().addingTimeInterval(-60)))
+        let token = try TokenIssuer.token(secret: secret, claims: claims(expires: Date().addingTimeInterval(-60)))
         let error = await refusal(try await TokenVerifier(secret: secret), token)
         #expect(error?.code == .unauthorized)
     }
 
     @Test func emptySubjectIsUnauthorized() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: claims(sub: ""))
+        let token = try TokenIssuer.token(secret: secret, claims: claims(sub: ""))
         let error = await refusal(try await TokenVerifier(secret: secret), token)
         #expect(error?.code == .unauthorized)
     }
 
     @Test func emptyTenantIsUnauthorized() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: claims(tenant: ""))
+        let token = try TokenIssuer.token(secret: secret, claims: claims(tenant: ""))
         let error = await refusal(try await TokenVerifier(secret: secret), token)
         #expect(error?.code == .unauthorized)
     }
 
     @Test func shortSecretWorks() async throws {
-        let token = try await TokenIssuer.token(secret: "s3", claims: claims())
+        let token = try TokenIssuer.token(secret: "s3", claims: claims())
         let verified = try await TokenVerifier(secret: "s3").verify(token)
         #expect(verified.sub.value == "u1")
     }
 
     @Test func shortSecretRejectsAnotherShortSecret() async throws {
-        let token = try await TokenIssuer.token(secret: "s3", claims: claims())
+        let token = try TokenIssuer.token(secret: "s3", claims: claims())
         let error = await refusal(try await TokenVerifier(secret: "s4"), token)
         #expect(error?.code == .unauthorized)
     }
@@ -118,7 +118,7 @@ import Testing
     }
 
     @Test func tamperedPayloadIsUnauthorized() async throws {
-        let token = try await TokenIssuer.token(secret: secret, claims: claims())
+        let token = try TokenIssuer.token(secret: secret, claims: claims())
         var parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         parts[1] = base64URL(Data(payloadJSON().utf8))  // role hcp instead of msl, same signature
         let error = await refusal(try await TokenVerifier(secret: secret), parts.joined(separator: "."))

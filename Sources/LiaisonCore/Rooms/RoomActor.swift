@@ -203,7 +203,7 @@ actor RoomActor {
     }
 
     /// Tells the other members `user` is typing.
-    func typing(_ user: String, session: SessionID) throws(ProtocolError) {
+    func typing(_ user: String) throws(ProtocolError) {
         guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
         let others = state.members.filter { $0 != user }
         context.deliver(FrameEncoder.event(TypingEvent(room: id, user: user)), to: others, tenant: tenant)

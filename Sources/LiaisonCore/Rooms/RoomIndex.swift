@@ -78,5 +78,4 @@ final class RoomIndex: Sendable {
         }
     }
 
-    var all: [RoomActor] { state.withLock { Array($0.rooms.values) } }
 }

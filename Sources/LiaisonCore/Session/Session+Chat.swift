@@ -47,6 +47,6 @@ extension Session {
     func typing(_ params: Request.RoomRef, caller: Caller) async throws(ProtocolError) {
         try requireChat(caller)
         let room = try hub.rooms.room(params.room, tenant: caller.record.tenant)
-        try await room.typing(caller.record.user, session: id)
+        try await room.typing(caller.record.user)
     }
 }

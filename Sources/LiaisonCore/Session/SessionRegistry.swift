@@ -52,10 +52,5 @@ public final class SessionRegistry: Sendable {
         state.withLock { state in ids.compactMap { state.byID[$0] } }
     }
 
-    /// Every authenticated session.
-    public func allSessions() -> [Session] {
-        state.withLock { Array($0.byID.values) }
-    }
-
     public var count: Int { state.withLock { $0.byID.count } }
 }

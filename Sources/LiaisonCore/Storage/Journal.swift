@@ -93,13 +93,6 @@ public final class Journal: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Bytes in the journal's segments.
-    public func size() -> UInt64 {
-        Self.segments(in: directory).reduce(0) { total, segment in
-            total + ((try? FileManager.default.attributesOfItem(atPath: segment.url.path)[.size] as? UInt64) ?? 0)
-        }
-    }
-
     private func writerLoop() {
         var buffer: [UInt8] = []
         while true {
