@@ -49,25 +49,9 @@ struct CallsScenario: AsyncParsableCommand {
         let callers = try await openGroup(callerDialer, count: pairs, what: "calls callers").byIndex.map { $0! }
 
         let calleePrefix = calleeDialer.prefix
-        let rooms: [String?] = await withTaskGroup(of: (Int, String?).self) { group in
-            for i in 0..<pairs {
-                let callee = common.user(index: pairs + i, prefix: calleePrefix)
-                group.addTask {
-                    let reply = try? await callers[i].request(
-                        "room.create", ["kind": "group", "members": [.string(callee)], "title": .string("calls \(i)")],
-                        timeout: .seconds(60))
-                    return (i, reply?["room"]?.string)
-                }
-            }
-            var rooms = [String?](repeating: nil, count: pairs)
-            for await (i, room) in group { rooms[i] = room }
-            return rooms
-        }
-        guard rooms.allSatisfy({ $0 != nil }) else {
-            print("calls: room.create failed for \(rooms.filter { $0 == nil }.count) pairs")
-            engine.shutdown()
-            throw ExitCode(1)
-        }
+        let rooms = try await createGroupRooms(
+            count: pairs, creators: callers, members: { [common.user(index: pairs + $0, prefix: calleePrefix)] },
+            title: { "calls \($0)" }, what: "calls")
         await sleep(seconds: 0.3)
 
         let rss = RSSSampler(pid: common.serverPid)
@@ -85,7 +69,7 @@ struct CallsScenario: AsyncParsableCommand {
         let total = await withTaskGroup(of: PairResult.self) { group in
             for i in 0..<pairs {
                 group.addTask {
-                    await runPair(caller: callers[i], callee: callees[i], room: rooms[i]!, window: window,
+                    await runPair(caller: callers[i], callee: callees[i], room: rooms[i], window: window,
                                   pause: pause, counters: counters, errors: errors)
                 }
             }

@@ -76,28 +76,13 @@ struct ChatScenario: AsyncParsableCommand {
         let connections = dial.byIndex.map { $0! }
 
         // Rooms: member 0 of each creates it with the others.
-        let roomIDs: [String?] = await withTaskGroup(of: (Int, String?).self) { group in
-            for r in 0..<rooms {
-                group.addTask {
-                    let others = (1..<members).map { JSON.string(common.user(index: r * members + $0, prefix: prefix)) }
-                    let reply = try? await connections[r * members].request(
-                        "room.create", ["kind": "group", "members": .array(others)], timeout: .seconds(60))
-                    return (r, reply?["room"]?.string)
-                }
-            }
-            var ids = [String?](repeating: nil, count: rooms)
-            for await (r, id) in group { ids[r] = id }
-            return ids
-        }
-        guard roomIDs.allSatisfy({ $0 != nil }) else {
-            print("chat: room.create failed for \(roomIDs.filter { $0 == nil }.count) rooms")
-            engine.shutdown()
-            throw ExitCode(1)
-        }
+        let roomIDs = try await createGroupRooms(
+            count: rooms, creators: (0..<rooms).map { connections[$0 * members] },
+            members: { r in (1..<members).map { common.user(index: r * members + $0, prefix: prefix) } }, what: "chat")
         await sleep(seconds: 0.5)
         let size = self.size
         tracker.send = { s, k, sentAt in
-            let room = jsonString(roomIDs[s / members]!)
+            let room = jsonString(roomIDs[s / members])
             let body = Stamp(stream: UInt64(s), number: k, sentAt: sentAt).text(size: size)
             try? connections[s].sendText(
                 #"{"type":"msg.send","id":"c\#(k)","room":\#(room),"body":"\#(body)","client_msg_id":"c\#(k)"}"#)

@@ -125,6 +125,33 @@ func openGroup(_ dialer: Dialer, count: Int, firstIndex: Int = 0, what: String) 
     return result
 }
 
+/// Creates `count` group rooms at once, room `i` by `creators[i]` with `members(i)` (and `title(i)`),
+/// and returns their ids in order; fails the scenario if any creation failed.
+func createGroupRooms(
+    count: Int, creators: [ClientConnection], members: @escaping @Sendable (Int) -> [String],
+    title: @escaping @Sendable (Int) -> String? = { _ in nil }, what: String
+) async throws -> [String] {
+    let ids: [String?] = await withTaskGroup(of: (Int, String?).self) { group in
+        for i in 0..<count {
+            group.addTask {
+                var fields: [String: JSON] = ["kind": "group", "members": .array(members(i).map(JSON.string))]
+                if let title = title(i) { fields["title"] = .string(title) }
+                let reply = try? await creators[i].request("room.create", fields, timeout: .seconds(60))
+                return (i, reply?["room"]?.string)
+            }
+        }
+        var ids = [String?](repeating: nil, count: count)
+        for await (i, id) in group { ids[i] = id }
+        return ids
+    }
+    let failed = ids.filter { $0 == nil }.count
+    guard failed == 0 else {
+        print("\(what): room.create failed for \(failed) of \(count) rooms")
+        throw ExitCode(1)
+    }
+    return ids.map { $0! }
+}
+
 /// `"text"` as a JSON string literal (quotes and escapes).
 func jsonString(_ text: String) -> String {
     JSON.string(text).encodedString()
