@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run venv test clean bench bench-smoke
+.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke
 
 ## help: list the targets
 help:
@@ -82,6 +82,11 @@ test: build-debug venv certs
 	BIN="$(CURDIR)/.build/debug" loadtest/smoke.sh
 	LIAISON_BIN="$(CURDIR)/$(DEBUG_BIN)" $(VENV)/bin/pytest -q $(PYTEST_ARGS) Tests/e2e
 
+## tsan: build with ThreadSanitizer (.build-tsan) and run the in-process integration tests under it; fails on any report
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter LiaisonServerTests
+
 ## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh)
 bench: deps
 	loadtest/bench.sh
@@ -92,5 +97,5 @@ bench-smoke:
 
 ## clean: remove build products and the venv (keeps certs/ and data/)
 clean:
-	rm -rf .build $(VENV) .pytest_cache
+	rm -rf .build .build-tsan $(VENV) .pytest_cache
 	find Tests -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -8,8 +8,12 @@ import Synchronization
 final class Connection: Peer, @unchecked Sendable {
     /// The lws handle; valid until `closed`.
     let wsi: OpaquePointer
-    /// The domain session; set right after creation, before any input.
-    var session: Session!
+    /// The domain session this connection owns (it refers back to the connection weakly).
+    let session: Session
+
+    /// Connections alive in this process (created and not yet freed): what a leak test watches.
+    static var liveCount: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
 
     /// Bytes queued for this connection anywhere (the shared queue or the outbox), readable from any
     /// thread: what a sender paces itself by.
@@ -29,9 +33,15 @@ final class Connection: Peer, @unchecked Sendable {
     var partialMessage: [UInt8] = []
     var partialIsBinary = false
 
-    init(wsi: OpaquePointer) {
+    /// A connection for `wsi` with a new session of `hub`, started.
+    init(wsi: OpaquePointer, hub: Hub) {
         self.wsi = wsi
+        session = hub.makeSession()
+        Self.live.add(1, ordering: .relaxed)
+        session.start(peer: self)
     }
+
+    deinit { Self.live.subtract(1, ordering: .relaxed) }
 
     var hasOutput: Bool { outboxHead < outbox.count || pendingClose != nil }
 

@@ -29,6 +29,8 @@ struct HTTPEndpoints: Sendable {
             ]
             return json(200, body)
         case "/metrics":
+            ServerMetrics.sessionObjects.record(Session.liveCount)
+            ServerMetrics.connectionObjects.record(Connection.liveCount)
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
             return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)

@@ -40,6 +40,8 @@ public final class LiaisonServer: Sendable {
         let maintenance = Task { [hub] in await hub.runMaintenance() }
         await transport.run()
         maintenance.cancel()
+        // A snapshot under way finishes before the last one starts (Hub runs them one at a time).
+        await maintenance.value
         // Let sessions closed by the shutdown record their end before the final flush.
         try? await Task.sleep(for: .milliseconds(100))
         await hub.close()

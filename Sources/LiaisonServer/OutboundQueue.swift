@@ -24,18 +24,22 @@ final class OutboundQueue: Transport, Sendable {
         self.backlogLimit = backlogLimit
     }
 
+    /// Peers are this transport's connections (the only peers it hands the domain); anything else is
+    /// not one of its connections and is skipped.
     func send(_ frame: OutboundFrame, to peers: [any Peer]) {
-        let connections = peers.map { $0 as! Connection }
+        let connections = peers.compactMap { $0 as? Connection }
+        guard !connections.isEmpty else { return }
         for connection in connections { connection.backlog.add(frame.count, ordering: .relaxed) }
         push(.send(frame, connections))
     }
 
     func backlog(of peer: any Peer) -> Int {
-        (peer as! Connection).backlog.load(ordering: .relaxed)
+        (peer as? Connection)?.backlog.load(ordering: .relaxed) ?? 0
     }
 
     func close(_ peer: any Peer, code: CloseCode, reason: String) {
-        push(.close(peer as! Connection, code, reason))
+        guard let connection = peer as? Connection else { return }
+        push(.close(connection, code, reason))
     }
 
     /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).

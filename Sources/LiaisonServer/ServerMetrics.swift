@@ -8,4 +8,7 @@ enum ServerMetrics {
     static let outboxBytes = Gauge(label: "liaison_outbox_bytes")
     static let slowConsumers = Counter(label: "liaison_slow_consumers_total")
     static let oversizeFrames = Counter(label: "liaison_oversize_frames_total")
+    /// Session and connection objects alive (created, not yet freed): with no clients, both fall to 0.
+    static let sessionObjects = Gauge(label: "liaison_session_objects")
+    static let connectionObjects = Gauge(label: "liaison_connection_objects")
 }

@@ -55,11 +55,10 @@ extension WebSocketServer {
 
     private func established(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) {
         guard let slot else { return }
-        let connection = Connection(wsi: wsi)
+        let connection = Connection(wsi: wsi, hub: hub)
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[ObjectIdentifier(connection)] = connection
         ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
-        connection.session = hub.openSession(peer: connection)
         if closingAll { requestClose(connection, .goingAway, "server shutting down") }
     }
 

@@ -137,11 +137,11 @@ import Testing
         }
     }
 
-    @Test func rotateReturnsANewSegmentNumber() throws {
-        try withTemporaryDirectory { dir throws in
+    @Test func rotateReturnsANewSegmentNumber() async throws {
+        try await withTemporaryDirectoryAsync { dir throws in
             let journal = try Journal(directory: dir, mode: .batch, lastSegment: 0)
-            let second = journal.rotate()
-            let third = journal.rotate()
+            let second = await journal.rotate()
+            let third = await journal.rotate()
             journal.close()
             #expect(second == 2)
             #expect(third == 3)
@@ -150,11 +150,11 @@ import Testing
     }
 
     @Test(arguments: FsyncMode.allCases)
-    func appendsAfterRotateLandInTheNewSegment(mode: FsyncMode) throws {
-        try withTemporaryDirectory { dir throws in
+    func appendsAfterRotateLandInTheNewSegment(mode: FsyncMode) async throws {
+        try await withTemporaryDirectoryAsync { dir throws in
             let journal = try Journal(directory: dir, mode: mode, lastSegment: 0)
             for index in 0..<10 { journal.append(.bytes(record(index))) }
-            let segment = journal.rotate()
+            let segment = await journal.rotate()
             for index in 10..<15 { journal.append(.bytes(record(index))) }
             journal.close()
             #expect(segment == 2)
@@ -166,15 +166,15 @@ import Testing
         }
     }
 
-    @Test func removeSegmentsDeletesOnlyOlderSegments() throws {
-        try withTemporaryDirectory { dir throws in
+    @Test func removeSegmentsDeletesOnlyOlderSegments() async throws {
+        try await withTemporaryDirectoryAsync { dir throws in
             let journal = try Journal(directory: dir, mode: .batch, lastSegment: 0)
             journal.append(.bytes(record(1)))
-            _ = journal.rotate()
+            _ = await journal.rotate()
             journal.append(.bytes(record(2)))
-            let third = journal.rotate()
+            let third = await journal.rotate()
             journal.append(.bytes(record(3)))
-            journal.removeSegments(before: third)
+            try journal.removeSegments(before: third)
             #expect(segmentNumbers(in: dir) == [3])
             journal.append(.bytes(record(4)))
             journal.close()
@@ -184,21 +184,21 @@ import Testing
         }
     }
 
-    @Test func removeSegmentsBeforeTheFirstDeletesNothing() throws {
-        try withTemporaryDirectory { dir throws in
+    @Test func removeSegmentsBeforeTheFirstDeletesNothing() async throws {
+        try await withTemporaryDirectoryAsync { dir throws in
             let journal = try Journal(directory: dir, mode: .batch, lastSegment: 4)
-            _ = journal.rotate()
-            journal.removeSegments(before: 5)
+            _ = await journal.rotate()
+            try journal.removeSegments(before: 5)
             journal.close()
             #expect(segmentNumbers(in: dir) == [5, 6])
         }
     }
 
-    @Test func recoverCutsATornTailAndReturnsTheRecordsBeforeIt() throws {
-        try withTemporaryDirectory { dir throws in
+    @Test func recoverCutsATornTailAndReturnsTheRecordsBeforeIt() async throws {
+        try await withTemporaryDirectoryAsync { dir throws in
             let journal = try Journal(directory: dir, mode: .batch, lastSegment: 0)
             for index in 0..<5 { journal.append(.bytes(record(index))) }
-            _ = journal.rotate()
+            _ = await journal.rotate()
             for index in 5..<10 { journal.append(.bytes(record(index))) }
             journal.close()
 

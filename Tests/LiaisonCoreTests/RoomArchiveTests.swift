@@ -57,7 +57,7 @@ import Testing
         try withTemporaryDirectory { dir throws in
             let archive = archive(in: dir)
             try archive.append([], after: 0)
-            #expect(!FileManager.default.fileExists(atPath: archive.directory.path))
+            #expect(!FileManager.default.fileExists(atPath: archive.directory))
         }
     }
 
@@ -95,7 +95,7 @@ import Testing
             let first = storedMessages(1...5, body: "first run")
             try archive.append(first, after: 0)
             // The crash: 6...7 reached messages.log, messages.idx was not written.
-            let log = archive.directory.appendingPathComponent("messages.log")
+            let log = URL(fileURLWithPath: archive.directory).appendingPathComponent("messages.log")
             let handle = try FileHandle(forWritingTo: log)
             try handle.seekToEnd()
             for message in storedMessages(6...7, body: "lost run") {
@@ -116,7 +116,7 @@ import Testing
             let archive = archive(in: dir)
             let first = storedMessages(1...5, body: "first run")
             try archive.append(first, after: 0)
-            let log = archive.directory.appendingPathComponent("messages.log")
+            let log = URL(fileURLWithPath: archive.directory).appendingPathComponent("messages.log")
             let handle = try FileHandle(forWritingTo: log)
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(RecordFraming.frame(storedMessage(6).frame.payload).prefix(20)))
@@ -138,8 +138,8 @@ import Testing
                 let archive = RoomArchive(roomsDirectory: URL(fileURLWithPath: path), room: "r1")
                 let first = storedMessages(1...5, body: "first run")
                 try archive.append(first, after: 0)
-                let log = archive.directory.appendingPathComponent("messages.log")
-                let index = archive.directory.appendingPathComponent("messages.idx")
+                let log = URL(fileURLWithPath: archive.directory).appendingPathComponent("messages.log")
+                let index = URL(fileURLWithPath: archive.directory).appendingPathComponent("messages.idx")
                 let logLength = try Data(contentsOf: log).count
                 // One byte of the entry for seq 6 (its offset is the log's length) reached the index.
                 let handle = try FileHandle(forWritingTo: index)
@@ -158,10 +158,10 @@ import Testing
     @Test func resendIndexListsEachArchivedMessageWithAClientMsgIDInOrder() throws {
         try withTemporaryDirectory { dir throws in
             let archive = archive(in: dir)
-            #expect(archive.readResends().isEmpty)
+            #expect(try archive.readResends().isEmpty)
             try archive.append([storedMessage(1, from: "bob", clientMsgID: "a"), storedMessage(2, from: "carol")], after: 0)
             try archive.append([storedMessage(3, from: "alice", clientMsgID: "a")], after: 2)
-            let entries = archive.readResends()
+            let entries = try archive.readResends()
             #expect(entries.map(\.hash) == [ResendKey.hash(from: "bob", clientMsgID: "a"),
                                             ResendKey.hash(from: "alice", clientMsgID: "a")])
             #expect(entries.map(\.seq) == [1, 3])
@@ -212,7 +212,7 @@ import Testing
             let loaded = try RoomArchive.loadAll(dir)
             #expect(loaded.map(\.lastSeq) == [9])
             #expect(loaded.map(\.members) == [["alice"]])
-            let files = try FileManager.default.contentsOfDirectory(atPath: archive.directory.path)
+            let files = try FileManager.default.contentsOfDirectory(atPath: archive.directory)
             #expect(files == ["meta.json"])
         }
     }

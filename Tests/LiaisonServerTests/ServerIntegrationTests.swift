@@ -29,13 +29,26 @@ import Testing
         await harness.stop()
     }
 
-    @Test func aMessageReachesTheOtherMemberAfterItsDurableOk() async throws {
+    @Test(.timeLimit(.minutes(1))) func aMessageReachesTheOtherMemberAfterItsDurableOk() async throws {
         let harness = try await ServerHarness()
         let msl = try await harness.connect("alice", role: .msl)
         let hcp = try await harness.connect("bob", role: .hcp)
         let room = try await msl.request("room.create", ["kind": "direct", "members": ["bob"]]).get()["room"]?.string ?? ""
-        let sent = try await msl.request("msg.send", ["room": .string(room), "body": "hello", "client_msg_id": "c1"]).get()
-        #expect(sent["seq"]?.int == 1)
+        // Sent raw (no reply awaited), so its `ok` arrives on `events` in order with the sender's own copy
+        // of the `msg`: on one connection the order is observable, and the ok must come first.
+        try msl.send(["type": "msg.send", "id": "raw-send", "room": .string(room), "body": "hello", "client_msg_id": "c1"])
+        var seen: [String] = []
+        for await event in msl.events {
+            if event["id"]?.string == "raw-send" {
+                #expect(event["type"]?.string == "ok")
+                #expect(event["seq"]?.int == 1)
+                seen.append("ok")
+            } else if event["type"]?.string == "msg" {
+                seen.append("msg")
+            }
+            if seen.count == 2 { break }
+        }
+        #expect(seen == ["ok", "msg"])
         let message = await hcp.next("msg")
         #expect(message?["body"]?.string == "hello")
         #expect(message?["seq"]?.int == 1)
@@ -60,6 +73,55 @@ import Testing
         #expect(replies.filter { $0?.errorCode == "already_claimed" }.count == 7)
         let claimed = await hcp.next("mod.claimed")
         #expect(claimed?["request"]?.string == id)
+        await harness.stop()
+    }
+}
+
+/// Finished sessions leave nothing behind: every session and connection object is freed.
+@Suite struct SessionChurnTests {
+    /// Weak references to one session and its connection.
+    final class Watched: @unchecked Sendable {
+        weak var session: Session?
+        weak var connection: AnyObject?
+
+        init(_ session: Session) {
+            self.session = session
+            connection = session.peer
+        }
+
+        var isFreed: Bool { session == nil && connection == nil }
+    }
+
+    @Test func thousandsOfFinishedSessionsFreeEverySessionAndConnection() async throws {
+        let harness = try await ServerHarness()
+        let cycles = 2_000
+        let concurrency = 20
+        let watched = try await withThrowingTaskGroup(of: [Watched].self) { group in
+            for lane in 0..<concurrency {
+                group.addTask {
+                    var watched: [Watched] = []
+                    for cycle in stride(from: lane, to: cycles, by: concurrency) {
+                        let user = "churn\(cycle)"
+                        let client = try await harness.connect(user, role: .msl, device: "phone")
+                        for session in harness.server.hub.registry.sessions(of: UserKey(tenant: "acme", user: user)) {
+                            watched.append(Watched(session))
+                        }
+                        client.close()
+                        _ = await client.closed()
+                    }
+                    return watched
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(watched.count == cycles)
+        #expect(watched.allSatisfy { $0.connection != nil || $0.session == nil })
+        let deadline = ContinuousClock.now + .seconds(20)
+        while watched.contains(where: { !$0.isFreed }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let leaked = watched.filter { !$0.isFreed }
+        #expect(leaked.isEmpty, "\(leaked.count) of \(cycles) finished sessions are still alive")
         await harness.stop()
     }
 }

@@ -5,19 +5,36 @@ import Synchronization
 
 /// The audit trail: an append-only, hash-chained file. `record` never blocks: events are queued and a
 /// background writer encodes, chains, appends and syncs them in batches.
+///
+/// A batch that cannot be written is kept, the file cut back to its last whole record, and the batch
+/// written again before anything newer, so the chain on disk never skips a record it has hashed.
 public final class AuditLog: Sendable {
-    public let url: URL
-    private let file: AppendOnlyFile
+    public let path: String
+    private let fileSystem: any FileSystem
+    private let file: any AppendableFile
     private let pending = Mutex<[(AuditEvent, Millis)]>([])
     private let queue = DispatchQueue(label: "liaison.audit")
-    private let chain: Mutex<(seq: UInt64, prev: String)>
     private let logger = Logger(label: "liaison.audit")
 
-    /// Opens `url`, continuing the chain from its last complete record. A torn last line is cut.
-    public init(url: URL) throws {
-        self.url = url
-        chain = Mutex(try Self.recoverTail(url))
-        file = try AppendOnlyFile(url: url)
+    /// The writer's state, touched only on `queue`.
+    private struct Writer {
+        var seq: UInt64
+        var prev: String
+        /// The file's length up to its last whole, synced record.
+        var committedLength: UInt64
+        /// Chained records not yet written (after a failed write).
+        var unwritten: [UInt8] = []
+    }
+
+    private let writer: Mutex<Writer>
+
+    /// Opens `path`, continuing the chain from its last complete record. A torn last line is cut.
+    public init(path: String, fileSystem: any FileSystem) throws {
+        self.path = path
+        self.fileSystem = fileSystem
+        let tail = try Self.recoverTail(path, fileSystem: fileSystem)
+        writer = Mutex(Writer(seq: tail.seq, prev: tail.prev, committedLength: try fileSystem.size(of: path) ?? 0))
+        file = try fileSystem.openDurably(path)
     }
 
     /// Queues `event` for the trail.
@@ -36,14 +53,20 @@ public final class AuditLog: Sendable {
     }
 
     /// The latest `limit` records of `tenant`, oldest first, as their stored JSON lines (hashes included).
-    /// Reads at most the last `window` bytes of the file.
-    public func recent(tenant: String, limit: Int, window: UInt64 = 8 << 20) -> [[UInt8]] {
-        flush()
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return [] }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size - min(size, window))
-        let tail = (try? handle.readToEnd()) ?? Data()
+    /// Reads at most the last `window` bytes of the file, on the writer's queue, after what is pending.
+    public func recent(tenant: String, limit: Int, window: UInt64 = 8 << 20) async -> [[UInt8]] {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                self.writePending()
+                continuation.resume(returning: self.readRecent(tenant: tenant, limit: limit, window: window))
+            }
+        }
+    }
+
+    private func readRecent(tenant: String, limit: Int, window: UInt64) -> [[UInt8]] {
+        guard let size = try? fileSystem.size(of: path),
+              let tail = try? fileSystem.read(path, offset: size - min(size, window), count: Int(min(size, window)))
+        else { return [] }
         let marker = Array(#""tenant":"#.utf8) + Array((try? JSONEncoder().encode(tenant)) ?? Data())
         var found: [[UInt8]] = []
         for line in tail.split(separator: UInt8(ascii: "\n")).reversed() where found.count < limit {
@@ -60,54 +83,57 @@ public final class AuditLog: Sendable {
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-        guard !batch.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes: [UInt8] = []
-        chain.withLock { chain in
+        writer.withLock { writer in
+            guard !batch.isEmpty || !writer.unwritten.isEmpty else { return }
+            var bytes = writer.unwritten
             for (event, ts) in batch {
-                chain.seq += 1
                 let record = AuditRecord(
-                    seq: chain.seq, ts: ts, action: event.action, tenant: event.tenant, actor: event.actor,
+                    seq: writer.seq + 1, ts: ts, action: event.action, tenant: event.tenant, actor: event.actor,
                     device: event.device, outcome: event.refused == nil ? "ok" : "refused",
                     code: event.refused?.rawValue, detail: event.detail.isEmpty ? nil : event.detail,
-                    prev: chain.prev)
+                    prev: writer.prev)
                 do {
                     let (line, hash) = try AuditChain.line(for: record, encoder: encoder)
                     bytes += line
-                    chain.prev = hash
+                    writer.seq += 1
+                    writer.prev = hash
                 } catch {
-                    logger.error("audit record failed to encode: \(error)")
-                    chain.seq -= 1
+                    logger.error("audit record \(event.action) failed to encode: \(error)")
                 }
             }
-        }
-        do {
-            try file.append(bytes)
-            try file.sync()
-        } catch {
-            logger.critical("audit trail write failed: \(error)")
+            do {
+                try file.append(bytes)
+                try file.sync()
+                writer.committedLength += UInt64(bytes.count)
+                writer.unwritten = []
+            } catch {
+                // Keep the batch for the next write, and cut any part of it that reached the file.
+                logger.critical("audit trail write failed, will retry: \(error)")
+                writer.unwritten = bytes
+                try? fileSystem.truncate(path, to: writer.committedLength)
+                queue.asyncAfter(deadline: .now() + 1) { self.writePending() }
+            }
         }
     }
 
     /// The last record's seq and hash; cuts a torn last line.
-    private static func recoverTail(_ url: URL) throws -> (seq: UInt64, prev: String) {
-        guard let handle = try? FileHandle(forUpdating: url) else { return (0, AuditRecord.genesis) }
-        defer { try? handle.close() }
-        let size = try handle.seekToEnd()
+    private static func recoverTail(_ path: String, fileSystem: any FileSystem) throws -> (seq: UInt64, prev: String) {
+        guard let size = try fileSystem.size(of: path) else { return (0, AuditRecord.genesis) }
         let window = min(size, 1 << 20)
-        try handle.seek(toOffset: size - window)
-        let tail = try handle.readToEnd() ?? Data()
+        let tail = try fileSystem.read(path, offset: size - window, count: Int(window))
         var lines = tail.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if let last = lines.last, !last.isEmpty {
             // A partial record from a crash mid-write: cut it so the chain continues from a whole one.
-            try handle.truncate(atOffset: size - UInt64(last.count))
+            try fileSystem.truncate(path, to: size - UInt64(last.count))
+            try fileSystem.openForAppending(path).sync()
             Logger(label: "liaison.audit").warning("cut a torn last audit record of \(last.count) bytes")
         }
         lines.removeLast()
         guard let line = lines.last(where: { !$0.isEmpty }) else { return (0, AuditRecord.genesis) }
-        guard let parsed = AuditChain.parse(line, decoder: JSONDecoder()) else {
-            throw AuditError.unreadableTail(url.path)
+        guard let parsed = AuditChain.parse(Data(line), decoder: JSONDecoder()) else {
+            throw AuditError.unreadableTail(path)
         }
         return (parsed.record.seq, parsed.stated)
     }

@@ -52,11 +52,8 @@ public actor CallService {
                              caller: CallParty(user: caller.record.user, device: caller.device, session: session),
                              createdAt: now)
         let others = members.filter { $0 != caller.record.user }
-        let ringSessions = registry.sessions(ofAll: others.map { UserKey(tenant: call.tenant, user: $0) })
-        for device in ringSessions {
-            if case .active(let who) = device.phase {
-                _ = call.ring(CallParty(user: who.record.user, device: who.device, session: device.id))
-            }
+        for device in registry.entries(ofAll: others.map { UserKey(tenant: call.tenant, user: $0) }) {
+            _ = call.ring(CallParty(user: device.caller.record.user, device: device.caller.device, session: device.session.id))
         }
         calls[id] = call
         byRoom[room.id] = id
@@ -257,7 +254,7 @@ public actor CallService {
 
     private func send(_ frame: OutboundFrame, to sessions: [SessionID]) {
         guard !sessions.isEmpty else { return }
-        let peers = registry.sessions(sessions).map(\.peer)
+        let peers = registry.sessions(sessions).compactMap(\.peer)
         if !peers.isEmpty { transport.send(frame, to: peers) }
     }
 

@@ -3,31 +3,35 @@ import Synchronization
 
 /// The users the server knows, per tenant: learned at `hello` or provisioned with `user.put`.
 ///
-/// Persisted as JSON lines in `users.jsonl` (the last line for a user wins), fsynced on every change.
+/// Persisted as JSON lines in `users.jsonl` (the last line for a user wins); a change is synced on the
+/// storage queue before `put` returns, so no task blocks on the disk.
 public final class UserDirectory: Sendable {
     private let users: Mutex<[UserKey: UserRecord]>
-    private let file: AppendOnlyFile
+    private let file: any AppendableFile
+    private let io: IOQueue
 
-    public init(directory: URL) throws {
-        let url = directory.appendingPathComponent("users.jsonl")
+    public init(directory: String, fileSystem: any FileSystem, io: IOQueue) throws {
+        let path = Path.join(directory, "users.jsonl")
         var known: [UserKey: UserRecord] = [:]
-        if var data = FileManager.default.contents(atPath: url.path) {
+        if var data = try fileSystem.contents(of: path) {
             if let last = data.last, last != UInt8(ascii: "\n") {
                 // A torn last line (a crash mid-write) was never acknowledged: cut it, so the next
                 // record starts on a line of its own.
                 let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
-                data = data.prefix(keep)
-                guard truncate(url.path, off_t(keep)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                data = Array(data.prefix(keep))
+                try fileSystem.truncate(path, to: UInt64(keep))
+                try fileSystem.openForAppending(path).sync()
             }
             let decoder = JSONDecoder()
             for line in data.split(separator: UInt8(ascii: "\n")) {
-                if let record = try? decoder.decode(UserRecord.self, from: line) {
+                if let record = try? decoder.decode(UserRecord.self, from: Data(line)) {
                     known[record.key] = record
                 }
             }
         }
         users = Mutex(known)
-        file = try AppendOnlyFile(url: url)
+        file = try fileSystem.openDurably(path)
+        self.io = io
     }
 
     /// The user `user` of `tenant`, if known.
@@ -35,10 +39,11 @@ public final class UserDirectory: Sendable {
         users.withLock { $0[key] }
     }
 
-    /// Records `record`, persisting it when it is new or changed. Returns whether it changed.
+    /// Records `record`, persisting it when it is new or changed; returns once it is durable. Returns
+    /// whether it changed.
     @discardableResult
-    public func put(_ record: UserRecord) throws -> Bool {
-        var line = try JSONEncoder().encode(record)
+    public func put(_ record: UserRecord) async throws -> Bool {
+        var line = Array(try JSONEncoder().encode(record))
         line.append(UInt8(ascii: "\n"))
         // Appending under the lock keeps the file in the same order as memory.
         let changed = try users.withLock { users in
@@ -47,7 +52,7 @@ public final class UserDirectory: Sendable {
             users[record.key] = record
             return true
         }
-        if changed { try file.sync() }
+        if changed { try await io.run { [file] in try file.sync() } }
         return changed
     }
 

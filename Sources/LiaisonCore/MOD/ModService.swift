@@ -9,7 +9,8 @@ public actor ModService {
     private var changed = false
     private var timers: [String: Task<Void, Never>] = [:]
 
-    private let snapshotURL: URL
+    private let snapshotPath: String
+    private let fileSystem: any FileSystem
     private let defaultTTL: Double
     private let journal: Journal
     private let directory: UserDirectory
@@ -27,10 +28,11 @@ public actor ModService {
     static let closedRetentionMillis: Millis = 3_600_000
 
     /// Loads the open requests of the last snapshot and replays the journal's MOD records over them.
-    init(dataDirectory: URL, journal: Journal, records: [Data], configuration: HubConfiguration,
+    init(dataDirectory: String, journal: Journal, records: [Data], configuration: HubConfiguration,
          directory: UserDirectory, registry: SessionRegistry, presence: PresenceService, rooms: RoomService,
-         transport: any Transport, audit: AuditLog) throws {
-        snapshotURL = dataDirectory.appendingPathComponent("mod.json")
+         transport: any Transport, audit: AuditLog, fileSystem: any FileSystem) throws {
+        snapshotPath = Path.join(dataDirectory, "mod.json")
+        self.fileSystem = fileSystem
         defaultTTL = configuration.modTTL
         self.journal = journal
         self.directory = directory
@@ -40,8 +42,8 @@ public actor ModService {
         self.transport = transport
         self.audit = audit
         let decoder = JSONDecoder()
-        if let data = FileManager.default.contents(atPath: snapshotURL.path) {
-            for request in try decoder.decode([ModRequest].self, from: data) { requests[request.id] = request }
+        if let data = try fileSystem.contents(of: snapshotPath) {
+            for request in try decoder.decode([ModRequest].self, from: Data(data)) { requests[request.id] = request }
         }
         for data in records {
             guard let record = try? decoder.decode(ModStateRecord.self, from: data), record.type == "mod.state" else { continue }
@@ -71,14 +73,14 @@ public actor ModService {
             tenant: caller.record.tenant, requester: caller.record, area: area, question: question, mode: mode,
             createdAt: now, expiresAt: now + Millis(ttl * 1000))
         let offered = request.offer(to: targets)
-        requests[request.id] = request
         let offer = FrameEncoder.event(ModOfferEvent(request))
-        let peers = registry.sessions(ofAll: offered.map { UserKey(tenant: request.tenant, user: $0) }).map(\.peer)
+        let peers = registry.peers(ofAll: offered.map { UserKey(tenant: request.tenant, user: $0) })
         let result = RequestResult(request: request.id, offered: offered.count)
-        persist(request) { [transport] in
+        try persist(request) { [transport] in
             responder.ok(result)
             if !peers.isEmpty { transport.send(offer, to: peers) }
         }
+        requests[request.id] = request
         armExpiry(request)
         ModMetrics.requests.increment()
         ModMetrics.offers.increment(by: offered.count)
@@ -95,53 +97,63 @@ public actor ModService {
 
     /// The first claim wins: the winner and the requester get a `mod` room holding the question; the
     /// requester is told who claimed it, and every other offered device that it is taken.
+    ///
+    /// The win is decided and journaled before any suspension, and a losing claim is answered only once
+    /// everything journaled before it is durable, so no loser is ever told of a winner a crash could undo.
     func claim(_ id: String, by caller: Caller, session: SessionID, responder: Responder) async throws(ProtocolError) {
         var request = try lookup(id, tenant: caller.record.tenant)
         guard caller.record.areas.contains(request.area) else {
             throw ProtocolError(.forbidden, "this request is for the area '\(request.area)', which is not yours")
         }
         let outcome = request.claim(by: caller.record.user, now: WallClock.now())
-        let refusal: ErrorCode? = switch outcome {
+        let refusal: ProtocolError? = switch outcome {
         case .won: nil
-        case .alreadyClaimed: .alreadyClaimed
-        case .expired: .expired
-        case .cancelled: .notFound
+        case .alreadyClaimed: ProtocolError(.alreadyClaimed, "request \(id) was already claimed")
+        case .expired: ProtocolError(.expired, "request \(id) has expired")
+        case .cancelled: ProtocolError(.notFound, "request \(id) was cancelled")
         }
         audit.record(AuditEvent("mod.claim", tenant: request.tenant, actor: caller.record.user, device: caller.device,
-                                refused: refusal, detail: ["request": id, "outcome": "\(outcome)"]))
-        switch outcome {
-        case .won: break
-        case .alreadyClaimed:
-            ModMetrics.claimsLost.increment()
-            throw ProtocolError(.alreadyClaimed, "request \(id) was already claimed")
-        case .expired: throw ProtocolError(.expired, "request \(id) has expired")
-        case .cancelled: throw ProtocolError(.notFound, "request \(id) was cancelled")
+                                refused: refusal?.code, detail: ["request": id, "outcome": "\(outcome)"]))
+        if let refusal {
+            if outcome == .alreadyClaimed { ModMetrics.claimsLost.increment() }
+            journal.afterPendingWrites { responder.refuse(refusal) }
+            return
         }
-        requests[id] = request  // decided before any suspension: no second winner
+        try persist(request, then: nil)
+        requests[id] = request  // decided and journaled before any suspension: no second winner
         timers.removeValue(forKey: id)?.cancel()
         ModMetrics.claimsWon.increment()
         ModMetrics.timeToClaim.recordMilliseconds(WallClock.now() - request.createdAt)
+        await openRoom(for: id, winner: caller.record, winningSession: session, responder: responder)
+    }
 
+    /// Puts the winner and the requester of claimed request `id` in a `mod` room holding the question,
+    /// then tells the winner (`responder`), the requester and the other offered FMDs.
+    private func openRoom(for id: String, winner: UserRecord, winningSession: SessionID?, responder: Responder?) async {
+        guard var request = requests[id] else { return }
         let room = await rooms.create(kind: .mod, tenant: request.tenant, creator: request.requester,
-                                members: [caller.record.user], title: String(request.question.prefix(80)), responder: nil)
+                                members: [winner.user], title: String(request.question.prefix(80)), responder: nil)
         _ = try? await room.send(from: request.requester, body: request.question, clientMsgID: "mod:\(id)",
                                  kind: .text, responder: nil)
         request.opened(room: room.id)
-        requests[id] = request
-
-        let winner = caller.record
         let claimed = FrameEncoder.event(ModClaimedEvent(
             request: id, by: .init(user: winner.user, name: winner.name), room: room.id, mode: request.mode))
-        let requesterPeers = registry.sessions(of: UserKey(tenant: request.tenant, user: request.requester)).map(\.peer)
-        let takenPeers = registry.sessions(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) })
-            .filter { $0.id != session }.map(\.peer)
+        let requesterPeers = registry.peers(of: UserKey(tenant: request.tenant, user: request.requester))
+        let takenPeers = registry.peers(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) },
+                                        excluding: winningSession)
         let taken = FrameEncoder.event(ModRequestEvent(type: "mod.taken", request: id))
         let result = ClaimResult(request: id, room: room.id)
-        persist(request) { [transport] in
-            responder.ok(result)
-            if !requesterPeers.isEmpty { transport.send(claimed, to: requesterPeers) }
-            if !takenPeers.isEmpty { transport.send(taken, to: takenPeers) }
+        do {
+            try persist(request) { [transport] in
+                responder?.ok(result)
+                if !requesterPeers.isEmpty { transport.send(claimed, to: requesterPeers) }
+                if !takenPeers.isEmpty { transport.send(taken, to: takenPeers) }
+            }
+        } catch {
+            responder?.refuse(error)
+            return
         }
+        requests[id] = request
         audit.record(AuditEvent("mod.taken", tenant: request.tenant, actor: winner.user, detail: [
             "request": id, "room": room.id, "notified": String(takenPeers.count),
         ]))
@@ -155,8 +167,8 @@ public actor ModService {
             journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
             return
         }
+        try persist(request) { responder.ok(FrameEncoder.Empty()) }
         requests[id] = request
-        persist(request) { responder.ok(FrameEncoder.Empty()) }
         audit.record(AuditEvent("mod.decline", tenant: request.tenant, actor: caller.record.user, device: caller.device,
                                 detail: ["request": id]))
     }
@@ -168,9 +180,9 @@ public actor ModService {
             throw ProtocolError(.forbidden, "only the requester may cancel request \(id)")
         }
         guard request.cancel() else { throw closedError(request) }
+        try withdraw(request, reason: "cancelled", then: { responder.ok(FrameEncoder.Empty()) })
         requests[id] = request
         timers.removeValue(forKey: id)?.cancel()
-        withdraw(request, reason: "cancelled", then: { responder.ok(FrameEncoder.Empty()) })
         audit.record(AuditEvent("mod.cancel", tenant: request.tenant, actor: caller.record.user, device: caller.device,
                                 detail: ["request": id]))
     }
@@ -190,8 +202,8 @@ public actor ModService {
             if onlyNew && alreadyOffered { continue }
             if !alreadyOffered {
                 _ = request.offer(to: [caller.record.user])
+                guard (try? persist(request, then: nil)) != nil else { continue }
                 requests[id] = request
-                persist(request, then: nil)
             }
             frames.append(FrameEncoder.event(ModOfferEvent(request)))
         }
@@ -200,9 +212,19 @@ public actor ModService {
 
     // MARK: Expiry
 
-    /// Starts the expiry timers of the open requests (after start-up).
-    func armExpiryTimers() {
+    /// After start-up: arms the expiry timers of the open requests, and opens the room of any request
+    /// whose winning claim was durable when the process stopped but whose room was not yet.
+    func resumeAfterStart() async {
         for request in requests.values where request.status == .open { armExpiry(request) }
+        let unopened = requests.values.filter { $0.status == .claimed && $0.room == nil }
+        for request in unopened.sorted(by: { $0.createdAt < $1.createdAt }) {
+            guard let winner = request.claimedBy.flatMap({ directory.lookup(UserKey(tenant: request.tenant, user: $0)) })
+            else {
+                logger.error("MOD request \(request.id) was claimed by an unknown user; its room cannot be opened")
+                continue
+            }
+            await openRoom(for: request.id, winner: winner, winningSession: nil, responder: nil)
+        }
     }
 
     private func armExpiry(_ request: ModRequest) {
@@ -217,20 +239,27 @@ public actor ModService {
     private func expire(_ id: String) {
         timers[id] = nil
         guard var request = requests[id], request.expire(now: WallClock.now()) else { return }
-        requests[id] = request
         let expired = FrameEncoder.event(ModRequestEvent(type: "mod.expired", request: id))
-        let requesterPeers = registry.sessions(of: UserKey(tenant: request.tenant, user: request.requester)).map(\.peer)
-        withdraw(request, reason: "expired") { [transport] in
-            if !requesterPeers.isEmpty { transport.send(expired, to: requesterPeers) }
+        let requesterPeers = registry.peers(of: UserKey(tenant: request.tenant, user: request.requester))
+        do {
+            try withdraw(request, reason: "expired") { [transport] in
+                if !requesterPeers.isEmpty { transport.send(expired, to: requesterPeers) }
+            }
+        } catch {
+            logger.error("MOD request \(id) could not be journaled as expired: \(error)")
+            return
         }
+        requests[id] = request
         ModMetrics.expired.increment()
         audit.record(AuditEvent("mod.expire", tenant: request.tenant, actor: request.requester, detail: ["request": id]))
     }
 
-    private func withdraw(_ request: ModRequest, reason: String, then: @escaping @Sendable () -> Void) {
+    private func withdraw(_ request: ModRequest, reason: String, then: @escaping @Sendable () -> Void)
+        throws(ProtocolError)
+    {
         let withdrawn = FrameEncoder.event(ModWithdrawnEvent(request: request.id, reason: reason))
-        let peers = registry.sessions(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) }).map(\.peer)
-        persist(request) { [transport] in
+        let peers = registry.peers(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) })
+        try persist(request) { [transport] in
             then()
             if !peers.isEmpty { transport.send(withdrawn, to: peers) }
         }
@@ -254,15 +283,22 @@ public actor ModService {
     /// Connected FMDs of `tenant` whose areas hold `area` and who are not `dnd`.
     private func availableExperts(tenant: String, area: String) async -> [String] {
         let experts = directory.users(tenant: tenant, role: .fmd).filter { $0.areas.contains(area) }.map(\.key)
-        let connected = experts.filter { !registry.sessions(of: $0).isEmpty }
+        let connected = experts.filter { registry.isConnected($0) }
         let statuses = await presence.statuses(of: connected)
         return connected.filter { statuses[$0] != .dnd }.map(\.user).sorted()
     }
 
-    /// Journals the request's state; `then` runs once it is durable.
-    private func persist(_ request: ModRequest, then: (@Sendable () -> Void)?) {
+    /// Journals the request's state; `then` runs once it is durable. Throws, journaling nothing, if the
+    /// state cannot be encoded: callers store the new state only after this succeeds.
+    private func persist(_ request: ModRequest, then: (@Sendable () -> Void)?) throws(ProtocolError) {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try JSONEncoder().encode(ModStateRecord(request: request)))
+        } catch {
+            logger.error("MOD request \(request.id) could not be encoded: \(error)")
+            throw ProtocolError(.internal, "request \(request.id) could not be stored")
+        }
         changed = true
-        let bytes = (try? Array(JSONEncoder().encode(ModStateRecord(request: request)))) ?? []
         journal.append(.bytes(bytes), completion: then)
     }
 
@@ -271,21 +307,17 @@ public actor ModService {
     var hasChanges: Bool { changed }
 
     /// Writes the open requests, and those closed within the last hour (so a late claim still learns
-    /// why it lost after a restart), to `mod.json` (temp file, sync, rename).
-    func writeSnapshot() -> Bool {
+    /// why it lost after a restart), to `mod.json` (temp file, sync, rename, directory sync) on `io`, so
+    /// claims are not held up by the disk meanwhile.
+    func writeSnapshot(io: IOQueue) async -> Bool {
         guard changed else { return true }
         changed = false
         let horizon = WallClock.now() - Self.closedRetentionMillis
         requests = requests.filter { $0.value.status == .open || $0.value.createdAt >= horizon }
         let kept = requests.values.sorted { $0.createdAt < $1.createdAt }
         do {
-            let temporary = snapshotURL.appendingPathExtension("tmp")
-            _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: try JSONEncoder().encode(kept))
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary.path, snapshotURL.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            let bytes = Array(try JSONEncoder().encode(kept))
+            try await io.run { [fileSystem, snapshotPath] in try fileSystem.replace(snapshotPath, with: bytes) }
             return true
         } catch {
             changed = true

@@ -50,7 +50,7 @@ public actor PresenceService {
                 Instruments.presenceEvents.increment()
                 audit.record(AuditEvent("presence.change", tenant: user.tenant, actor: user.user,
                                         detail: ["status": info.status.rawValue, "devices": String(info.devices)]))
-                let peers = registry.sessions(watchers).map(\.peer)
+                let peers = registry.sessions(watchers).compactMap(\.peer)
                 if !peers.isEmpty {
                     transport.send(FrameEncoder.event(PresenceEvent(info: info)), to: peers)
                 }

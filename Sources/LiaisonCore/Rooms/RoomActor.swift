@@ -98,12 +98,13 @@ actor RoomActor {
         return try messages(lower...upper).map(\.frame)
     }
 
-    /// Messages above `user`'s ack that are durable, oldest first: the offline replay.
-    func unacked(user: String) throws(ProtocolError) -> [StoredMessage] {
-        let from = (state.acked[user] ?? 0) + 1
-        let through = durableSeq.load(ordering: .acquiring)
-        guard state.isMember(user), from <= through else { return [] }
-        return try messages(from...through)
+    /// Up to `limit` durable messages after `seq` (by default after `user`'s ack), oldest first: the
+    /// offline replay, a page at a time.
+    func unacked(user: String, after seq: UInt64? = nil, limit: Int) throws(ProtocolError) -> [StoredMessage] {
+        let from = (seq ?? state.acked[user] ?? 0) + 1
+        let durable = durableSeq.load(ordering: .acquiring)
+        guard state.isMember(user), from <= durable, limit > 0 else { return [] }
+        return try messages(from...min(durable, from + UInt64(limit) - 1))
     }
 
     /// Messages in `range` from memory, reading older ones from the archive.
@@ -122,8 +123,10 @@ actor RoomActor {
     /// Reads the resend index and the latest archived messages back into memory, once.
     private func hydrate() {
         guard !hydrated else { return }
+        // Without its resend index a room could accept a resend twice: retry on the next call instead.
+        guard let resends = try? archive.readResends() else { return }
         hydrated = true
-        state.indexResends(archive.readResends())
+        state.indexResends(resends)
         let missing = UInt64(max(0, context.retention - Int(state.lastSeq - min(state.lastSeq, state.archivedSeq))))
         let floor = state.archivedSeq
         guard missing > 0, floor > 0, let older = try? archive.read(max(1, floor >= missing ? floor - missing + 1 : 1)...floor)

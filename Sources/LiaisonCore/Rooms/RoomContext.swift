@@ -17,19 +17,24 @@ struct RoomContext: Sendable {
         peers.reserveCapacity(sessions.count)
         for session in sessions where session.id != excluding {
             if let seq, session.syncGate.hold(frame, room: seq.room, seq: seq.seq) { continue }
-            peers.append(session.peer)
+            if let peer = session.peer { peers.append(peer) }
         }
         if !peers.isEmpty { transport.send(frame, to: peers) }
     }
 }
 
-/// Sends the deferred reply of one request once its change is durable.
+/// Sends the deferred reply of one request once its change is durable (or once what it depends on is).
 public struct Responder: Sendable {
     let id: String
-    let peer: any Peer
+    let peer: (any Peer)?
     let transport: any Transport
+    /// Answers with an error the way the session does (counted and audited).
+    let refusal: @Sendable (ProtocolError) -> Void
 
     func ok(_ result: some Encodable) {
+        guard let peer else { return }
         transport.send(FrameEncoder.ok(id: id, result), to: peer)
     }
+
+    func refuse(_ error: ProtocolError) { refusal(error) }
 }

@@ -4,48 +4,34 @@ import Logging
 /// Rooms: creation, lookup, start-up recovery (snapshots, then the journal) and periodic snapshots.
 public final class RoomService: Sendable {
     let context: RoomContext
-    let roomsDirectory: URL
+    let roomsDirectory: String
+    private let fileSystem: any FileSystem
     private let logger = Logger(label: "liaison.rooms")
 
     /// Loads every room snapshot and replays the journal's room records over them.
-    init(dataDirectory: URL, journal: Journal, records: [Data], retention: Int, transport: any Transport,
-         registry: SessionRegistry, audit: AuditLog) throws {
-        roomsDirectory = dataDirectory.appendingPathComponent("rooms", isDirectory: true)
-
-        var states: [String: RoomState] = [:]
-        for meta in try RoomArchive.loadAll(roomsDirectory) {
-            var state = RoomState(id: meta.id, tenant: meta.tenant, kind: meta.kind, title: meta.title,
-                                  members: meta.members, createdAt: meta.createdAt)
-            state.restore(lastSeq: meta.lastSeq, acked: meta.acked, read: meta.read)
-            states[meta.id] = state
-        }
-        let snapshotted = Set(states.keys)
-        var replayed = 0
-        for data in records {
-            guard let record = RoomRecord.decode(data) else { continue }
-            if case .created(let created) = record, states[created.room] == nil {
-                states[created.room] = RoomState(id: created.room, tenant: created.tenant, kind: created.kind,
-                                                 title: created.title, members: created.members, createdAt: created.ts)
-            }
-            guard var state = states[record.room] else { continue }
-            RoomRecord.apply(record, to: &state)
-            states[record.room] = state
-            replayed += 1
-        }
+    init(dataDirectory: String, journal: Journal, records: [Data], retention: Int, transport: any Transport,
+         registry: SessionRegistry, audit: AuditLog, fileSystem: any FileSystem) throws {
+        roomsDirectory = Path.join(dataDirectory, "rooms")
+        self.fileSystem = fileSystem
+        try fileSystem.makeDirectory(roomsDirectory)
+        let recovery = try RoomRecovery(roomsDirectory: roomsDirectory, records: records, fileSystem: fileSystem)
 
         let index = RoomIndex()
         context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
                               index: index, retention: retention)
-        for state in states.values {
-            let room = RoomActor(state: state, context: context,
-                                 archive: RoomArchive(roomsDirectory: roomsDirectory, room: state.id),
+        for state in recovery.states.values {
+            let room = RoomActor(state: state, context: context, archive: archive(state.id),
                                  hydrated: state.archivedSeq == 0)
             let directKey = state.kind == .direct && state.members.count == 2
                 ? RoomIndex.directKey(tenant: state.tenant, state.members[0], state.members[1]) : nil
             index.insert(room, members: state.members, directKey: directKey)
-            if !snapshotted.contains(state.id) || replayed > 0 { index.markDirty(state.id) }
         }
-        logger.info("loaded \(snapshotted.count) room snapshots and replayed \(replayed) journal records")
+        for room in recovery.changed { index.markDirty(room) }
+        logger.info("loaded \(recovery.snapshots.count) room snapshots and replayed \(recovery.appliedRecords) journal records")
+    }
+
+    private func archive(_ room: String) -> RoomArchive {
+        RoomArchive(roomsDirectory: roomsDirectory, room: room, fileSystem: fileSystem)
     }
 
     // MARK: Lookup
@@ -75,11 +61,10 @@ public final class RoomService: Sendable {
         for member in members where !listed.contains(member) { listed.append(member) }
         let everyone = listed
         let now = WallClock.now()
-        let make = { [context, roomsDirectory] () -> RoomActor in
+        let make = { [context, self] () -> RoomActor in
             let id = "r" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
             let state = RoomState(id: id, tenant: tenant, kind: kind, title: title, members: everyone, createdAt: now)
-            return RoomActor(state: state, context: context, archive: RoomArchive(roomsDirectory: roomsDirectory, room: id),
-                             hydrated: true)
+            return RoomActor(state: state, context: context, archive: archive(id), hydrated: true)
         }
         let room: RoomActor
         if kind == .direct, everyone.count == 2 {
@@ -120,16 +105,18 @@ public final class RoomService: Sendable {
 
     /// Writes a snapshot of every room changed since the last one. Returns false if any failed (they
     /// stay marked for the next cycle). Call after rotating the journal.
-    func writeSnapshots() async -> Bool {
+    func writeSnapshots(io: IOQueue) async -> Bool {
         let started = ContinuousClock.now
         let dirty = context.index.takeDirty()
         var succeeded = true
         for room in dirty {
             let (meta, unarchived, archivedSeq) = await room.snapshotContent()
-            let archive = RoomArchive(roomsDirectory: roomsDirectory, room: room.id)
+            let archive = archive(room.id)
             do {
-                try archive.append(unarchived, after: archivedSeq)
-                try archive.write(meta)
+                try await io.run {
+                    try archive.append(unarchived, after: archivedSeq)
+                    try archive.write(meta)
+                }
                 await room.archived(through: meta.lastSeq)
             } catch {
                 succeeded = false

@@ -17,36 +17,48 @@ public final class Hub: Sendable {
     public let mod: ModService
     public let calls: CallService
     let journal: Journal
+    /// Where snapshot files are written and synced, off the actors.
+    let storage: IOQueue
+    private let snapshots = SnapshotScheduler()
+    let logger = Logger(label: "liaison.hub")
     public var policy: Policy { configuration.policy }
 
-    /// Opens the persisted state under `dataDirectory` (users and the audit trail).
+    /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, the audit trail) on
+    /// `fileSystem`.
     public init(
-        configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport
+        configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
+        fileSystem: any FileSystem = LocalFileSystem()
     ) throws {
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let dataPath = dataDirectory.path
+        try fileSystem.makeDirectory(dataPath)
         self.configuration = configuration
         self.transport = transport
         self.verifier = verifier
-        directory = try UserDirectory(directory: dataDirectory)
-        audit = try AuditLog(url: dataDirectory.appendingPathComponent("audit.log"))
+        storage = IOQueue(label: "liaison.storage")
+        directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: storage)
+        audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
         registry = SessionRegistry()
         presence = PresenceService(
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit)
-        let journalDirectory = dataDirectory.appendingPathComponent("journal", isDirectory: true)
-        let (records, lastSegment) = try Journal.recover(journalDirectory, logger: Logger(label: "liaison.journal"))
-        journal = try Journal(directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment)
+        let journalDirectory = Path.join(dataPath, "journal")
+        let (records, lastSegment) = try Journal.recover(
+            journalDirectory, fileSystem: fileSystem, logger: Logger(label: "liaison.journal"))
+        journal = try Journal(
+            directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
         rooms = try RoomService(
-            dataDirectory: dataDirectory, journal: journal, records: records, retention: configuration.roomMemoryMessages,
-            transport: transport, registry: registry, audit: audit)
+            dataDirectory: dataPath, journal: journal, records: records, retention: configuration.roomMemoryMessages,
+            transport: transport, registry: registry, audit: audit, fileSystem: fileSystem)
         mod = try ModService(
-            dataDirectory: dataDirectory, journal: journal, records: records, configuration: configuration,
-            directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit)
+            dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
+            directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit,
+            fileSystem: fileSystem)
         calls = CallService(configuration: configuration, registry: registry, rooms: rooms, transport: transport, audit: audit)
     }
 
-    /// Runs the periodic work (snapshots, MOD expiry timers) until cancelled.
+    /// Runs the periodic work (snapshots, MOD timers) until cancelled; a snapshot under way when it is
+    /// cancelled still runs to its end before this returns.
     public func runMaintenance() async {
-        await mod.armExpiryTimers()
+        await mod.resumeAfterStart()
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: .milliseconds(Int64(configuration.snapshotInterval * 1000)))) != nil
             else { return }
@@ -55,21 +67,29 @@ public final class Hub: Sendable {
     }
 
     /// Writes snapshots of whatever changed, then drops the journal segments they cover. The journal is
-    /// rotated first, so a change made during the snapshot stays in a segment that is kept.
+    /// rotated first, so a change made during the snapshot stays in a segment that is kept. One snapshot
+    /// runs at a time.
     public func snapshot() async {
-        let modChanged = await mod.hasChanges
-        guard rooms.hasChanges || modChanged else { return }
-        let segment = journal.rotate()
-        let roomsWritten = await rooms.writeSnapshots()
-        let modWritten = await mod.writeSnapshot()
-        if roomsWritten && modWritten { journal.removeSegments(before: segment) }
+        await snapshots.run { [self] in await writeSnapshot() }
     }
 
-    /// A new session for a connection the transport accepted.
-    public func openSession(peer: any Peer) -> Session {
-        let session = Session(hub: self, peer: peer)
-        session.start()
-        return session
+    private func writeSnapshot() async {
+        let modChanged = await mod.hasChanges
+        guard rooms.hasChanges || modChanged else { return }
+        let segment = await journal.rotate()
+        let roomsWritten = await rooms.writeSnapshots(io: storage)
+        let modWritten = await mod.writeSnapshot(io: storage)
+        guard roomsWritten && modWritten else { return }
+        do {
+            try await storage.run { [journal] in try journal.removeSegments(before: segment) }
+        } catch {
+            logger.error("removing journal segments covered by the snapshot failed: \(error)")
+        }
+    }
+
+    /// A new session for a connection the transport accepts; `Session.start(peer:)` attaches it.
+    public func makeSession() -> Session {
+        Session(hub: self)
     }
 
     /// Makes everything durable (at shutdown): a last snapshot, the journal closed, the audit synced.

@@ -26,15 +26,15 @@ extension Session {
         }
         let caller = Caller(record: claims.record, device: hello.device)
         do {
-            try hub.directory.put(caller.record)
+            try await hub.directory.put(caller.record)
         } catch {
             refuse(id: id, type: "hello", ProtocolError(.internal, "the user directory could not be written"))
             return
         }
         activate(caller)
         syncGate.begin()
-        if let replaced = hub.registry.register(self, user: caller.key, device: caller.device) {
-            hub.transport.close(replaced.peer, code: .replaced, reason: "replaced by a new connection of this device")
+        if let replaced = hub.registry.register(self, as: caller), let replacedPeer = replaced.peer {
+            hub.transport.close(replacedPeer, code: .replaced, reason: "replaced by a new connection of this device")
         }
         await hub.presence.connect(caller.key, device: caller.device, session: self.id)
         Instruments.sessionsStarted.increment()
@@ -51,30 +51,78 @@ extension Session {
     /// slow-consumer close. False if the connection went away meanwhile.
     private func paceReplay() async -> Bool {
         let threshold = hub.transport.backlogLimit / 2
-        while hub.transport.backlog(of: peer) > threshold {
+        while let peer, hub.transport.backlog(of: peer) > threshold {
             if isClosed { return false }
             try? await Task.sleep(for: .milliseconds(2))
+        }
+        return peer != nil && !isClosed
+    }
+
+    /// Sends every durable message above the user's ack in each of their rooms (seq order per room),
+    /// then `synced`, then the live messages held meanwhile, paced by the connection's backlog.
+    private func replayMissed(_ caller: Caller) async {
+        var sent: [String: UInt64] = [:]
+        guard await replayRooms(of: caller, after: &sent) else { return }
+        for offer in await hub.mod.offers(for: caller) { reply(offer) }
+        for frame in await hub.calls.sessionStarted(caller, session: id) { reply(frame) }
+        reply(FrameEncoder.event(SyncedEvent()))
+        while true {
+            switch syncGate.next(upTo: max(1, hub.transport.backlogLimit / 4)) {
+            case .open:
+                return
+            case .replayAgain:
+                guard await replayRooms(of: caller, after: &sent) else { return }
+            case .release(let held):
+                for message in held where message.seq > sent[message.room, default: 0] {
+                    reply(message.frame)
+                    sent[message.room] = message.seq
+                }
+                guard await paceReplay() else { return }
+            }
+        }
+    }
+
+    static let replayPage = 256
+    static let replayAttempts = 3
+
+    /// Sends each room's durable messages after `sent` (or after the user's ack for a room not in it), a
+    /// page at a time, paced. A room whose messages cannot be read is retried; if it still fails, the
+    /// connection is closed (1011) rather than `synced` sent over a gap. False when the replay must stop.
+    private func replayRooms(of caller: Caller, after sent: inout [String: UInt64]) async -> Bool {
+        var count = 0
+        defer { RoomMetrics.replayed.increment(by: count) }
+        for room in hub.rooms.rooms(of: caller.key) {
+            while true {
+                guard let page = await readPage(room, user: caller.record.user, after: sent[room.id]) else {
+                    hub.audit.record(AuditEvent(
+                        "session.replay_failed", tenant: caller.record.tenant, actor: caller.record.user,
+                        device: caller.device, detail: ["room": room.id, "session": id.description]))
+                    end(closing: .internalError, reason: "the offline replay failed; reconnect to retry")
+                    return false
+                }
+                guard let last = page.last else { break }
+                for message in page {
+                    guard await paceReplay() else { return false }
+                    reply(message.frame)
+                }
+                sent[room.id] = last.seq
+                count += page.count
+                if page.count < Self.replayPage { break }
+            }
         }
         return true
     }
 
-    /// Sends every durable message above the user's ack in each of their rooms (seq order per room),
-    /// then `synced`, then the live messages held meanwhile.
-    private func replayMissed(_ caller: Caller) async {
-        var replayed: [String: UInt64] = [:]
-        var count = 0
-        for room in hub.rooms.rooms(of: caller.key) {
-            guard let missed = try? await room.unacked(user: caller.record.user), let last = missed.last else { continue }
-            for message in missed {
-                guard await paceReplay() else { return }
-                hub.transport.send(message.frame, to: peer)
+    /// One page of `room`'s messages for the replay, retried with a short backoff; nil if it keeps failing.
+    private func readPage(_ room: RoomActor, user: String, after seq: UInt64?) async -> [StoredMessage]? {
+        for attempt in 1...Self.replayAttempts {
+            do {
+                return try await room.unacked(user: user, after: seq, limit: Self.replayPage)
+            } catch {
+                hub.logger.error("replay of room \(room.id) for \(user) failed (attempt \(attempt)): \(error.message)")
+                try? await Task.sleep(for: .milliseconds(50 << attempt))
             }
-            replayed[room.id] = last.seq
-            count += missed.count
         }
-        RoomMetrics.replayed.increment(by: count)
-        for offer in await hub.mod.offers(for: caller) { hub.transport.send(offer, to: peer) }
-        for frame in await hub.calls.sessionStarted(caller, session: id) { hub.transport.send(frame, to: peer) }
-        syncGate.end(replayed: replayed, synced: FrameEncoder.event(SyncedEvent()), transport: hub.transport, peer: peer)
+        return nil
     }
 }

@@ -9,7 +9,7 @@ extension Session {
         if caller.role == .fmd, params.status != .dnd {
             // An expert no longer dnd sees, on every device, the requests opened meanwhile.
             let offers = await hub.mod.offers(for: caller, onlyNew: true)
-            let devices = hub.registry.sessions(of: caller.key).map(\.peer)
+            let devices = hub.registry.peers(of: caller.key)
             for offer in offers { hub.transport.send(offer, to: devices) }
         }
         return FrameEncoder.Empty()

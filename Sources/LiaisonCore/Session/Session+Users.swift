@@ -4,7 +4,7 @@ extension Session {
         let user: String
     }
 
-    func userPut(_ params: Request.UserPut, caller: Caller) throws(ProtocolError) -> UserPutResult {
+    func userPut(_ params: Request.UserPut, caller: Caller) async throws(ProtocolError) -> UserPutResult {
         guard hub.policy.mayProvisionUsers(caller.role) else {
             throw ProtocolError(.forbidden, "only an admin may provision users")
         }
@@ -15,7 +15,7 @@ extension Session {
             tenant: caller.record.tenant, user: params.user, role: params.role,
             name: params.name ?? params.user, areas: params.areas ?? [])
         do {
-            try hub.directory.put(record)
+            try await hub.directory.put(record)
         } catch {
             throw ProtocolError(.internal, "the user directory could not be written")
         }

@@ -5,11 +5,20 @@ import Synchronization
 ///
 /// Inputs go into a mailbox; a task drains it only while it is non-empty, so an idle connection costs no
 /// task, and replies keep the order of requests. Everything below `mailbox` is touched only by that one
-/// drain at a time (each hand-over passes through the mailbox's lock).
+/// drain at a time (each hand-over passes through the mailbox's lock); other services learn who a session
+/// is from the `SessionRegistry`, never from its state here.
+///
+/// The transport owns its connection, and the connection owns its session; the session refers back to
+/// the connection weakly, so a finished connection and its session are freed whatever else is pending.
 public final class Session: @unchecked Sendable {
     public let id = SessionID.next()
-    public let peer: any Peer
+    /// The connection, while it exists; set once by `start(peer:)` before any input.
+    public private(set) weak var peer: (any Peer)?
     let hub: Hub
+
+    /// Sessions alive in this process (created and not yet freed): what a leak test watches.
+    public static var liveCount: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
 
     enum Input {
         case text(Data)
@@ -25,8 +34,8 @@ public final class Session: @unchecked Sendable {
     }
 
     private let mailbox = Mutex(Mailbox())
-    /// Holds live messages while the offline replay runs.
-    let syncGate = SyncGate()
+    /// Holds live messages while the offline replay runs (at most the outbox limit's worth).
+    let syncGate: SyncGate
 
     enum Phase {
         case awaitingHello
@@ -38,15 +47,22 @@ public final class Session: @unchecked Sendable {
     private var limiter: RateLimiter
     private var helloTimer: Task<Void, Never>?
 
-    init(hub: Hub, peer: any Peer) {
+    init(hub: Hub) {
         self.hub = hub
-        self.peer = peer
         let rate = hub.configuration.rateLimit
         limiter = RateLimiter(rate: rate, burst: rate * 2)
+        syncGate = SyncGate(limit: hub.transport.backlogLimit)
+        Self.live.add(1, ordering: .relaxed)
     }
 
-    /// Arms the hello timeout. Called once, before any input.
-    func start() {
+    deinit {
+        helloTimer?.cancel()
+        Self.live.subtract(1, ordering: .relaxed)
+    }
+
+    /// Attaches the connection and arms the hello timeout. Called once, before any input.
+    public func start(peer: any Peer) {
+        self.peer = peer
         let timeout = Duration.milliseconds(Int64(hub.configuration.helloTimeout * 1000))
         helloTimer = Task { [weak self] in
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
@@ -138,7 +154,7 @@ public final class Session: @unchecked Sendable {
             await handleHello(hello, id: id)
         case .active(let caller):
             do {
-                switch try await handle(request, id: id, caller: caller) {
+                switch try await handle(request, id: id, type: type, caller: caller) {
                 case .ok(let result): reply(FrameEncoder.ok(id: id, result))
                 case .frame(let frame): reply(frame)
                 case .deferred: break
@@ -160,8 +176,10 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Routes a request of an authenticated session to its feature.
-    private func handle(_ request: Request, id: String, caller: Caller) async throws(ProtocolError) -> Reply {
-        let responder = Responder(id: id, peer: peer, transport: hub.transport)
+    private func handle(_ request: Request, id: String, type: String, caller: Caller) async throws(ProtocolError) -> Reply {
+        let responder = Responder(id: id, peer: peer, transport: hub.transport) { [self] error in
+            refuse(id: id, type: type, error, caller: caller)
+        }
         switch request {
         case .hello:
             throw ProtocolError(.badRequest, "this session has already said hello")
@@ -172,7 +190,7 @@ public final class Session: @unchecked Sendable {
         case .presenceUnwatch(let params):
             return .ok(try await presenceUnwatch(params, caller: caller))
         case .userPut(let params):
-            return .ok(try userPut(params, caller: caller))
+            return .ok(try await userPut(params, caller: caller))
         case .roomCreate(let params):
             try await roomCreate(params, caller: caller, responder: responder)
         case .roomInvite(let params):
@@ -221,7 +239,7 @@ public final class Session: @unchecked Sendable {
         case .turnCredentials:
             return .ok(try turnCredentials(caller: caller))
         case .auditRead(let params):
-            return .frame(try auditRead(params, id: id, caller: caller))
+            return .frame(try await auditRead(params, id: id, caller: caller))
         }
         return .deferred
     }
@@ -229,6 +247,7 @@ public final class Session: @unchecked Sendable {
     // MARK: Replies
 
     func reply(_ frame: OutboundFrame) {
+        guard let peer else { return }
         hub.transport.send(frame, to: peer)
     }
 
@@ -247,7 +266,7 @@ public final class Session: @unchecked Sendable {
     func end(closing code: CloseCode, reason: String) {
         helloTimer?.cancel()
         phase = .ended
-        hub.transport.close(peer, code: code, reason: reason)
+        if let peer { hub.transport.close(peer, code: code, reason: reason) }
     }
 
     /// Becomes the active session of `caller`.
@@ -259,10 +278,11 @@ public final class Session: @unchecked Sendable {
 
     private func sessionEnded() async {
         helloTimer?.cancel()
+        syncGate.close()
         let previous = phase
         phase = .ended
         guard case .active(let caller) = previous else { return }
-        hub.registry.unregister(self, user: caller.key, device: caller.device)
+        hub.registry.unregister(self, as: caller)
         await hub.presence.disconnect(caller.key, device: caller.device, session: id)
         await hub.calls.sessionEnded(id)
         hub.audit.record(AuditEvent(

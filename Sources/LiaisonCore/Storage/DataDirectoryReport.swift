@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What an operator sees of a data directory: rooms, message counts, journal size, last snapshot.
 public struct DataDirectoryReport: Sendable {
@@ -13,51 +14,31 @@ public struct DataDirectoryReport: Sendable {
     }
 
     public let rooms: [Room]
-    /// Journal records not yet in a snapshot (counted into `rooms` above).
+    /// Room records in the journal not yet in a snapshot (applied to `rooms` above).
     public let journalRecords: Int
     public let journalBytes: UInt64
     public let journalSegments: Int
     public let lastSnapshot: Millis?
     public let users: Int
 
-    /// Reads `directory` without changing it (the server should not be running on it): the snapshots,
-    /// with the journal's records applied on top as a restart would.
-    public init(directory: URL) throws {
-        let metas = try RoomArchive.loadAll(directory.appendingPathComponent("rooms"))
-        var found: [String: Room] = [:]
-        for meta in metas {
-            found[meta.id] = Room(id: meta.id, tenant: meta.tenant, kind: meta.kind.rawValue, members: meta.members.count,
-                                  messages: meta.lastSeq, snapshotAt: meta.snapshotAt)
-        }
-        var records = 0
-        for segment in Journal.segments(in: directory.appendingPathComponent("journal")) {
-            let data = (try? Data(contentsOf: segment.url)) ?? Data()
-            for record in RecordFraming.records(in: data).records.compactMap({ RoomRecord.decode($0.payload) }) {
-                records += 1
-                switch record {
-                case .created(let created) where found[created.room] == nil:
-                    found[created.room] = Room(id: created.room, tenant: created.tenant, kind: created.kind.rawValue,
-                                               members: created.members.count, messages: 0, snapshotAt: nil)
-                case .message(let message, let room):
-                    if let existing = found[room], message.seq > existing.messages {
-                        found[room] = Room(id: room, tenant: existing.tenant, kind: existing.kind, members: existing.members,
-                                           messages: message.seq, snapshotAt: existing.snapshotAt)
-                    }
-                default:
-                    break
-                }
-            }
-        }
-        rooms = found.values.sorted { $0.id < $1.id }
-        journalRecords = records
-        let segments = Journal.segments(in: directory.appendingPathComponent("journal"))
+    /// Reads `directory` without changing it (the server should not be running on it), through the same
+    /// recovery the server starts with: the snapshots, with the journal's records applied on top.
+    public init(directory: URL, fileSystem: any FileSystem = LocalFileSystem()) throws {
+        let journalDirectory = Path.join(directory.path, "journal")
+        let (records, _) = try Journal.recover(
+            journalDirectory, fileSystem: fileSystem, repair: false, logger: Logger(label: "liaison.inspect"))
+        let recovery = try RoomRecovery(
+            roomsDirectory: Path.join(directory.path, "rooms"), records: records, fileSystem: fileSystem)
+        rooms = recovery.states.values.map { state in
+            Room(id: state.id, tenant: state.tenant, kind: state.kind.rawValue, members: state.members.count,
+                 messages: state.lastSeq, snapshotAt: recovery.snapshots[state.id]?.snapshotAt)
+        }.sorted { $0.id < $1.id }
+        journalRecords = recovery.appliedRecords
+        let segments = try Journal.segments(in: journalDirectory, fileSystem: fileSystem)
         journalSegments = segments.count
-        journalBytes = segments.reduce(0) { total, segment in
-            total + ((try? FileManager.default.attributesOfItem(atPath: segment.url.path)[.size] as? UInt64) ?? 0)
-        }
-        lastSnapshot = metas.map(\.snapshotAt).max()
-        let usersFile = directory.appendingPathComponent("users.jsonl")
-        users = (FileManager.default.contents(atPath: usersFile.path) ?? Data())
+        journalBytes = try segments.reduce(0) { total, segment in total + (try fileSystem.size(of: segment.path) ?? 0) }
+        lastSnapshot = recovery.snapshots.values.map(\.snapshotAt).max()
+        users = (try fileSystem.contents(of: Path.join(directory.path, "users.jsonl")) ?? [])
             .split(separator: UInt8(ascii: "\n")).count
     }
 }

@@ -20,8 +20,9 @@ public final class Journal: @unchecked Sendable {
         let completion: (@Sendable () -> Void)?
     }
 
-    public let directory: URL
+    public let directory: String
     public let mode: FsyncMode
+    private let fileSystem: any FileSystem
     private let logger = Logger(label: "liaison.journal")
     private let fsyncs = Counter(label: "liaison_journal_fsyncs_total")
     private let batchRecords = Recorder(label: "liaison_journal_batch_records")
@@ -29,20 +30,21 @@ public final class Journal: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var pending: [Entry] = []
-    private var rotationRequested = false
+    private var rotationWaiters: [CheckedContinuation<UInt64, Never>] = []
     private var stopping = false
     private var segment: UInt64
     private var writerFinished = false
 
     // Writer thread only.
-    private var file: AppendOnlyFile
+    private var file: any AppendableFile
 
-    /// Opens a new segment after `lastSegment` and starts the writer.
-    init(directory: URL, mode: FsyncMode, lastSegment: UInt64) throws {
+    /// Opens a new segment after `lastSegment` (its directory entry made durable) and starts the writer.
+    init(directory: String, mode: FsyncMode, lastSegment: UInt64, fileSystem: any FileSystem) throws {
         self.directory = directory
         self.mode = mode
+        self.fileSystem = fileSystem
         segment = lastSegment + 1
-        file = try AppendOnlyFile(url: Self.url(of: segment, in: directory))
+        file = try fileSystem.openDurably(Self.path(of: segment, in: directory))
         let thread = Thread { [self] in writerLoop() }
         thread.name = "journal-writer"
         thread.start()
@@ -66,22 +68,25 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Starts a new segment once everything queued so far is written; returns the new segment's number.
-    /// Every record appended before this call lies in an earlier segment.
-    public func rotate() -> UInt64 {
-        condition.lock()
-        defer { condition.unlock() }
-        let target = segment + 1
-        rotationRequested = true
-        condition.signal()
-        while segment < target && !writerFinished { condition.wait() }
-        return segment
+    /// Every record appended before this call lies in an earlier segment. Suspends without blocking a thread.
+    public func rotate() async -> UInt64 {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !writerFinished else {
+                continuation.resume(returning: segment)
+                return
+            }
+            rotationWaiters.append(continuation)
+            condition.signal()
+        }
     }
 
-    /// Deletes the segments numbered below `segment` (their records are all in snapshots).
-    public func removeSegments(before segment: UInt64) {
-        for (number, url) in Self.segments(in: directory) where number < segment {
-            try? FileManager.default.removeItem(at: url)
-        }
+    /// Deletes the segments numbered below `segment` (their records are all in snapshots) and makes the
+    /// deletion durable, so no segment a later snapshot does not cover can come back after a crash.
+    public func removeSegments(before segment: UInt64) throws {
+        let covered = try Self.segments(in: directory, fileSystem: fileSystem).filter { $0.number < segment }
+        try fileSystem.remove(covered.map(\.path), in: directory)
     }
 
     /// Writes and syncs what is queued, then stops the writer.
@@ -97,10 +102,10 @@ public final class Journal: @unchecked Sendable {
         var buffer: [UInt8] = []
         while true {
             condition.lock()
-            while pending.isEmpty && !rotationRequested && !stopping { condition.wait() }
+            while pending.isEmpty && rotationWaiters.isEmpty && !stopping { condition.wait() }
             let batch = pending
             pending.removeAll(keepingCapacity: true)
-            let rotate = rotationRequested
+            let rotate = !rotationWaiters.isEmpty
             let stop = stopping && batch.isEmpty
             condition.unlock()
 
@@ -110,8 +115,11 @@ public final class Journal: @unchecked Sendable {
         }
         condition.lock()
         writerFinished = true
+        let waiters = rotationWaiters
+        rotationWaiters = []
         condition.broadcast()
         condition.unlock()
+        for waiter in waiters { waiter.resume(returning: segment) }
     }
 
     private func write(_ batch: [Entry], buffer: inout [UInt8]) {
@@ -163,54 +171,58 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    /// Syncs the current segment, then opens the next one and makes its directory entry durable before
+    /// any record is written to it.
     private func startNextSegment() {
+        let next: any AppendableFile
         do {
             try file.sync()
-            let next = try AppendOnlyFile(url: Self.url(of: segment + 1, in: directory))
-            file = next
+            next = try fileSystem.openDurably(Self.path(of: segment + 1, in: directory))
         } catch {
             logger.critical("journal rotation failed, stopping: \(error)")
             fatalError("journal rotation failed: \(error)")
         }
+        file = next
         condition.lock()
         segment += 1
-        rotationRequested = false
-        condition.broadcast()
+        let waiters = rotationWaiters
+        rotationWaiters = []
         condition.unlock()
+        for waiter in waiters { waiter.resume(returning: segment) }
     }
 
     // MARK: Files
 
-    static func url(of segment: UInt64, in directory: URL) -> URL {
-        directory.appendingPathComponent(String(format: "%020llu.log", segment))
+    static func path(of segment: UInt64, in directory: String) -> String {
+        Path.join(directory, String(format: "%020llu.log", segment))
     }
 
     /// The segment files in `directory`, oldest first.
-    static func segments(in directory: URL) -> [(number: UInt64, url: URL)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.compactMap { name -> (UInt64, URL)? in
+    static func segments(in directory: String, fileSystem: any FileSystem) throws -> [(number: UInt64, path: String)] {
+        try fileSystem.list(directory).compactMap { name -> (UInt64, String)? in
             guard name.hasSuffix(".log"), let number = UInt64(name.dropLast(4)) else { return nil }
-            return (number, directory.appendingPathComponent(name))
+            return (number, Path.join(directory, name))
         }.sorted { $0.0 < $1.0 }
     }
 
-    /// Every whole record of every segment, in order. A torn or corrupt tail is cut off the file (it was
-    /// never acknowledged) and logged. Returns the records and the last segment's number.
-    static func recover(_ directory: URL, logger: Logger) throws -> (records: [Data], lastSegment: UInt64) {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// Every whole record of every segment, in order, and the last segment's number. A torn or corrupt
+    /// tail (never acknowledged) is logged and, with `repair`, cut off its file.
+    static func recover(_ directory: String, fileSystem: any FileSystem, repair: Bool = true, logger: Logger)
+        throws -> (records: [Data], lastSegment: UInt64)
+    {
+        if repair { try fileSystem.makeDirectory(directory) }
         var records: [Data] = []
         var last: UInt64 = 0
-        for (number, url) in segments(in: directory) {
+        for (number, path) in try segments(in: directory, fileSystem: fileSystem) {
             last = number
-            let data = try Data(contentsOf: url)
+            let data = Data(try fileSystem.contents(of: path) ?? [])
             let (found, validLength) = RecordFraming.records(in: data)
             records += found.map(\.payload)
-            if validLength < data.count {
-                logger.warning("journal \(url.lastPathComponent): cut a torn or corrupt tail of \(data.count - validLength) bytes after \(found.count) records")
-                let handle = try FileHandle(forWritingTo: url)
-                try handle.truncate(atOffset: UInt64(validLength))
-                try handle.synchronize()
-                try handle.close()
+            guard validLength < data.count else { continue }
+            logger.warning("journal \(path): a torn or corrupt tail of \(data.count - validLength) bytes after \(found.count) records\(repair ? " was cut" : "")")
+            if repair {
+                try fileSystem.truncate(path, to: UInt64(validLength))
+                try fileSystem.openForAppending(path).sync()
             }
         }
         return (records, last)

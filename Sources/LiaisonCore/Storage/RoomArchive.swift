@@ -19,24 +19,26 @@ struct RoomArchive: Sendable {
         var snapshotAt: Millis
     }
 
-    let directory: URL
-    private var metaURL: URL { directory.appendingPathComponent("meta.json") }
-    private var logURL: URL { directory.appendingPathComponent("messages.log") }
-    private var indexURL: URL { directory.appendingPathComponent("messages.idx") }
-    private var resendsURL: URL { directory.appendingPathComponent("resends.idx") }
+    let directory: String
+    let fileSystem: any FileSystem
+    private var metaPath: String { Path.join(directory, "meta.json") }
+    private var logPath: String { Path.join(directory, "messages.log") }
+    private var indexPath: String { Path.join(directory, "messages.idx") }
+    private var resendsPath: String { Path.join(directory, "resends.idx") }
 
-    init(roomsDirectory: URL, room: String) {
-        directory = roomsDirectory.appendingPathComponent(room, isDirectory: true)
+    init(roomsDirectory: String, room: String, fileSystem: any FileSystem) {
+        directory = Path.join(roomsDirectory, room)
+        self.fileSystem = fileSystem
     }
 
     /// Every room snapshot under `roomsDirectory`.
-    static func loadAll(_ roomsDirectory: URL) throws -> [Meta] {
-        try FileManager.default.createDirectory(at: roomsDirectory, withIntermediateDirectories: true)
+    static func loadAll(_ roomsDirectory: String, fileSystem: any FileSystem) throws -> [Meta] {
         let decoder = JSONDecoder()
-        return try FileManager.default.contentsOfDirectory(atPath: roomsDirectory.path).compactMap { name in
-            let url = roomsDirectory.appendingPathComponent(name).appendingPathComponent("meta.json")
-            guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-            return try decoder.decode(Meta.self, from: data)
+        return try fileSystem.list(roomsDirectory).compactMap { name in
+            guard let data = try fileSystem.contents(of: Path.join(Path.join(roomsDirectory, name), "meta.json")) else {
+                return nil
+            }
+            return try decoder.decode(Meta.self, from: Data(data))
         }
     }
 
@@ -44,30 +46,24 @@ struct RoomArchive: Sendable {
     /// by a crash after an earlier append (beyond `archivedSeq`) is cut first.
     func append(_ messages: [StoredMessage], after archivedSeq: UInt64) throws {
         guard !messages.isEmpty else { return }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let index = try FileHandle.openOrCreate(indexURL)
-        let log = try FileHandle.openOrCreate(logURL)
-        defer {
-            try? index.close()
-            try? log.close()
-        }
+        try fileSystem.makeDirectory(directory)
+        let index = try fileSystem.openDurably(indexPath)
+        let log = try fileSystem.openDurably(logPath)
         // Cut whatever a crash left beyond `archivedSeq` in either file, so the log stays contiguous.
         let indexLength = archivedSeq * 8
-        let logLength = try Self.endOfRecord(archivedSeq, index: index, log: log)
-        if try index.seekToEnd() > indexLength { try index.truncate(atOffset: indexLength) }
-        if try log.seekToEnd() > logLength { try log.truncate(atOffset: logLength) }
+        let logLength = try endOfRecord(archivedSeq)
+        if try fileSystem.size(of: indexPath) ?? 0 > indexLength { try fileSystem.truncate(indexPath, to: indexLength) }
+        if try fileSystem.size(of: logPath) ?? 0 > logLength { try fileSystem.truncate(logPath, to: logLength) }
         var logBytes: [UInt8] = []
         var indexBytes: [UInt8] = []
         for message in messages {
             withUnsafeBytes(of: (logLength + UInt64(logBytes.count)).littleEndian) { indexBytes += $0 }
             RecordFraming.append(UnsafeRawBufferPointer(start: message.frame.payloadStart, count: message.frame.count), to: &logBytes)
         }
-        try log.seek(toOffset: logLength)
-        try log.write(contentsOf: logBytes)
-        try log.synchronize()
-        try index.seek(toOffset: indexLength)
-        try index.write(contentsOf: indexBytes)
-        try index.synchronize()
+        try log.append(logBytes)
+        try log.sync()
+        try index.append(indexBytes)
+        try index.sync()
         try appendResends(messages)
     }
 
@@ -81,14 +77,14 @@ struct RoomArchive: Sendable {
             withUnsafeBytes(of: message.seq.littleEndian) { bytes += $0 }
         }
         guard !bytes.isEmpty else { return }
-        let file = try AppendOnlyFile(url: resendsURL)
+        let file = try fileSystem.openDurably(resendsPath)
         try file.append(bytes)
         try file.sync()
     }
 
     /// Every entry of the resend index.
-    func readResends() -> [(hash: UInt64, seq: UInt64)] {
-        guard let data = FileManager.default.contents(atPath: resendsURL.path) else { return [] }
+    func readResends() throws -> [(hash: UInt64, seq: UInt64)] {
+        guard let data = try fileSystem.contents(of: resendsPath) else { return [] }
         return data.withUnsafeBytes { buffer in
             stride(from: 0, to: buffer.count - 15, by: 16).map { offset in
                 (UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
@@ -98,15 +94,13 @@ struct RoomArchive: Sendable {
     }
 
     /// The log offset just past record `seq` (0 for none).
-    private static func endOfRecord(_ seq: UInt64, index: FileHandle, log: FileHandle) throws -> UInt64 {
+    private func endOfRecord(_ seq: UInt64) throws -> UInt64 {
         guard seq > 0 else { return 0 }
-        try index.seek(toOffset: (seq - 1) * 8)
-        guard let entry = try index.read(upToCount: 8), entry.count == 8 else { throw ArchiveError.missingIndexEntry(seq) }
+        let entry = try fileSystem.read(indexPath, offset: (seq - 1) * 8, count: 8)
+        guard entry.count == 8 else { throw ArchiveError.missingIndexEntry(seq) }
         let offset = entry.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        try log.seek(toOffset: offset)
-        guard let header = try log.read(upToCount: RecordFraming.headerSize), header.count == RecordFraming.headerSize else {
-            throw ArchiveError.missingIndexEntry(seq)
-        }
+        let header = try fileSystem.read(logPath, offset: offset, count: RecordFraming.headerSize)
+        guard header.count == RecordFraming.headerSize else { throw ArchiveError.missingIndexEntry(seq) }
         let length = header.withUnsafeBytes { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
         return offset + UInt64(RecordFraming.headerSize) + length
     }
@@ -115,50 +109,26 @@ struct RoomArchive: Sendable {
         case missingIndexEntry(UInt64)
     }
 
-    /// Replaces `meta.json` atomically (temp file, sync, rename).
+    /// Replaces `meta.json` atomically and durably (temp file, sync, rename, directory sync).
     func write(_ meta: Meta) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = directory.appendingPathComponent("meta.json.tmp")
-        let data = try JSONEncoder().encode(meta)
-        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, metaURL.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        try fileSystem.makeDirectory(directory)
+        try fileSystem.replace(metaPath, with: Array(try JSONEncoder().encode(meta)))
     }
 
     /// Archived messages `range` (all at or below the last snapshot), oldest first.
     func read(_ range: ClosedRange<UInt64>) throws -> [StoredMessage] {
         guard range.lowerBound >= 1 else { return [] }
-        let index = try FileHandle(forReadingFrom: indexURL)
-        let log = try FileHandle(forReadingFrom: logURL)
-        defer {
-            try? index.close()
-            try? log.close()
-        }
-        try index.seek(toOffset: (range.lowerBound - 1) * 8)
-        let offsets = (try index.read(upToCount: (range.count + 1) * 8)) ?? Data()
+        let offsets = try fileSystem.read(indexPath, offset: (range.lowerBound - 1) * 8, count: (range.count + 1) * 8)
         let count = offsets.count / 8
         guard count > 0 else { return [] }
         let start = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        try log.seek(toOffset: start)
-        let bytes: Data
+        let end: UInt64
         if count > range.count {
-            let end = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: range.count * 8, as: UInt64.self)) }
-            bytes = try log.read(upToCount: Int(end - start)) ?? Data()
+            end = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: range.count * 8, as: UInt64.self)) }
         } else {
-            bytes = try log.readToEnd() ?? Data()
+            end = try fileSystem.size(of: logPath) ?? start
         }
-        return RecordFraming.records(in: bytes).records.prefix(range.count).compactMap { StoredMessage(eventBytes: $0.payload) }
-    }
-}
-
-extension FileHandle {
-    static func openOrCreate(_ url: URL) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: url.path) {
-            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-        }
-        return try FileHandle(forUpdating: url)
+        let bytes = try fileSystem.read(logPath, offset: start, count: Int(end - min(end, start)))
+        return RecordFraming.records(in: Data(bytes)).records.prefix(range.count).compactMap { StoredMessage(eventBytes: $0.payload) }
     }
 }
