@@ -130,6 +130,11 @@ class Client:
 
     _ids = itertools.count(1)
 
+    # A deliberately slow reader: after every `read_pause_every` frames, sleep `read_pause`
+    # seconds before reading on (0: read as fast as frames come). Set them on an instance.
+    read_pause_every = 0
+    read_pause = 0.0
+
     def __init__(self, ws, label: str = ""):
         self.ws = ws
         self.label = label
@@ -180,6 +185,8 @@ class Client:
                 else:
                     self.events.append(frame if isinstance(frame, dict) else {"_frame": frame})
                 self._notify()
+                if self.read_pause_every and len(self.frames) % self.read_pause_every == 0:
+                    await asyncio.sleep(self.read_pause)
         except ConnectionClosed:
             pass
         except Exception as e:  # pragma: no cover - diagnostic

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import re
 import time
 
@@ -107,33 +108,46 @@ async def test_a_device_connecting_while_the_call_rings_gets_the_ring_and_the_ca
 
 
 async def test_accept_race_between_two_devices_has_exactly_one_winner_10_rounds(server):
+    """Both ringing devices send call.accept at the same moment, 10 calls in a row: exactly one
+    ok, exactly one already_answered, and the caller gets exactly one call.accepted."""
     alice, (phone, laptop), room = await alice_and_bob(server)
+    names = {phone: "phone", laptop: "laptop"}
     winners = []
     for round_ in range(10):
         call = await invite(alice, room)
         for d in (phone, laptop):
             await d.next_event("call.ring", call=call)
-        answers = {phone: f"{ANSWER}a=phone:{round_}\r\n", laptop: f"{ANSWER}a=laptop:{round_}\r\n"}
-        rids = {d: await d.send("call.accept", call=call, sdp=answers[d]) for d in (phone, laptop)}
+        answers = {d: f"{ANSWER}a={names[d]}:{round_}\r\n" for d in (phone, laptop)}
+        rids = {d: d.new_id() for d in (phone, laptop)}
+        frames = {d: json.dumps({"type": "call.accept", "id": rids[d], "call": call, "sdp": answers[d]})
+                  for d in (phone, laptop)}
+        # both frames are ready: put them on the two sockets together (each round in the other order)
+        order = (phone, laptop) if round_ % 2 == 0 else (laptop, phone)
+        await asyncio.gather(*(d.send_raw(frames[d]) for d in order))
         replies = {d: await d.reply(rid) for d, rid in rids.items()}
         oks = [d for d, r in replies.items() if r["type"] == "ok"]
-        assert len(oks) == 1, f"round {round_}: {replies}"
-        winner = oks[0]
-        loser = laptop if winner is phone else phone
-        assert replies[loser]["type"] == "error" and replies[loser]["code"] == "already_answered", replies[loser]
-        await loser.next_event("call.ended", call=call, reason="answered_elsewhere")
+        refused = [d for d, r in replies.items() if r.get("type") == "error" and r.get("code") == "already_answered"]
+        summary = {names[d]: r for d, r in replies.items()}
+        assert len(oks) == 1 and len(refused) == 1, f"round {round_}: {summary}"
+        winner, loser = oks[0], refused[0]
         acc = await alice.next_event("call.accepted", call=call)
-        assert acc == {"type": "call.accepted", "call": call,
-                       "by": {"user": "bob", "device": "phone" if winner is phone else "laptop"},
+        assert acc == {"type": "call.accepted", "call": call, "by": {"user": "bob", "device": names[winner]},
                        "sdp": answers[winner]}, acc
+        await loser.next_event("call.ended", call=call, reason="answered_elsewhere")
         await winner.no_event("call.ended", 0.0, call=call)
         # a later accept from either device is refused too
         for d in (phone, laptop):
             await d.error("call.accept", "already_answered", call=call, sdp=ANSWER)
         await alice.ok("call.hangup", call=call)
         await winner.next_event("call.ended", call=call, reason="hangup")
-        winners.append(winner)
+        # the caller was told of exactly one answer; the loser's ring ended exactly once
+        await alice.no_event("call.accepted", 0.0, call=call)
+        await loser.no_event("call.ended", 0.0, call=call)
+        assert all(len(d.replies[rids[d]]) == 1 for d in (phone, laptop)), f"round {round_}: more than one reply"
+        winners.append(names[winner])
     await alice.no_event("call.ended", 0.2)
+    await alice.no_event("call.accepted", 0.0)
+    print(f"accept race winners: {winners}")
 
 
 async def test_a_second_members_late_accept_in_a_group_call_is_already_answered(server):

@@ -107,7 +107,9 @@ async def test_sigkill_during_send_storm_loses_no_acknowledged_message(server_fa
     srv2 = server_factory.restart(srv)
     olga, replay = await connect_replay(srv2, "olga", "msl", timeout=60)
     listing = {e["room"]: e for e in (await olga.ok("room.list", 10))["rooms"]}
-    assert set(rooms) <= set(listing), f"rooms lost in the crash: {set(rooms) - set(listing)}"
+    assert set(listing) == set(rooms), (
+        f"olga's rooms after the crash: lost {set(rooms) - set(listing)}, unexpected {set(listing) - set(rooms)}"
+    )
 
     for room in rooms:
         hist = await full_history(olga, room)
@@ -146,6 +148,9 @@ def last_journal_segment(data_dir):
 
 
 async def torn_setup(server_factory, n=20, cut=3):
+    """A direct room mia–harry with `n` messages, all only in the journal (no snapshot yet), whose
+    last record is the last message; SIGKILL, cut `cut` bytes off the journal's end (that record
+    is now torn), restart. Returns (server, room, the n oks)."""
     srv = server_factory(snapshot_interval=60, rate_limit=100000)
     h = await srv.login("harry", "hcp")
     m = await srv.login("mia", "msl")
@@ -162,32 +167,39 @@ async def torn_setup(server_factory, n=20, cut=3):
 
 
 async def test_torn_journal_tail_server_starts_and_serves(server_factory):
+    """The restarted server is up and the room is there, its last seq that of the last whole record."""
     srv2, room, oks = await torn_setup(server_factory)
     status, _, _ = srv2.get("/healthz")
     assert status == 200
     assert srv2.process.poll() is None
     m = await srv2.login("mia", "msl")
-    assert room in {e["room"] for e in (await m.ok("room.list"))["rooms"]}
+    rooms = {e["room"]: e for e in (await m.ok("room.list"))["rooms"]}
+    assert set(rooms) == {room}, rooms
+    assert rooms[room]["last_seq"] == len(oks) - 1, f"the torn last message was not cut: {rooms[room]}"
 
 
 @pytest.mark.parametrize("cut", [1, 3, 9])
 async def test_torn_journal_tail_history_keeps_every_message_but_the_last(server_factory, cut):
+    """The torn record (the last message) is cut; every whole one before it is kept, unchanged."""
     srv2, room, oks = await torn_setup(server_factory, cut=cut)
     m = await srv2.login("mia", "msl")
     hist = await full_history(m, room)
-    got = [(x["seq"], x["client_msg_id"]) for x in hist]
-    want = [(o["seq"], o["client_msg_id"]) for o in oks]
-    assert got in (want, want[:-1]), f"history after a torn tail: {got}"
+    got = [(x["seq"], x["client_msg_id"], x["body"]) for x in hist]
+    want = [(o["seq"], o["client_msg_id"], f"torn {i}") for i, o in enumerate(oks)]
+    assert got == want[:-1], f"history after a tail torn by {cut} byte(s): {got[-3:]}, expected {want[-4:-1]}"
 
 
 async def test_torn_journal_tail_then_sending_continues_gapless(server_factory):
+    """The next message takes the cut message's seq: no gap, and the cut one stays gone."""
     srv2, room, oks = await torn_setup(server_factory)
     m = await srv2.login("mia", "msl")
-    n = len(await full_history(m, room))
+    kept = [(x["seq"], x["client_msg_id"]) for x in await full_history(m, room)]
+    assert kept == [(o["seq"], o["client_msg_id"]) for o in oks[:-1]], f"the torn record was not cut: {kept[-3:]}"
+    n = len(kept)
     r = await send_msg(m, room, "after repair", "t-after")
     assert r["seq"] == n + 1, (n, r)
-    hist = await full_history(m, room)
-    assert [x["seq"] for x in hist] == list(range(1, n + 2))
+    hist = [(x["seq"], x["client_msg_id"]) for x in await full_history(m, room)]
+    assert hist == kept + [(n + 1, "t-after")], hist[-3:]
 
 
 async def test_torn_journal_tail_then_new_messages_survive_another_crash(server_factory):
@@ -196,6 +208,7 @@ async def test_torn_journal_tail_then_new_messages_survive_another_crash(server_
     srv2, room, oks = await torn_setup(server_factory)
     m = await srv2.login("mia", "msl")
     kept = [(x["seq"], x["client_msg_id"]) for x in await full_history(m, room)]
+    assert kept == [(o["seq"], o["client_msg_id"]) for o in oks[:-1]], f"the torn record was not cut: {kept[-3:]}"
     new = [await send_msg(m, room, f"second life {i}", f"t2-{i}") for i in range(3)]
     want = kept + [(o["seq"], o["client_msg_id"]) for o in new]
     assert [s for s, _ in want] == list(range(1, len(want) + 1)), want
@@ -312,8 +325,9 @@ async def test_restart_preserves_client_msg_id_dedupe(server_factory, mode):
         r = await m.ok("msg.send", room=room, body=cmid.replace("-", ""), client_msg_id=cmid)
         first = oks[room][i]
         assert (r["seq"], r["ts"]) == (first["seq"], first["ts"]), (cmid, first, r)
-    hist = (await m.ok("room.history", room=g))["messages"]
-    assert [x["seq"] for x in hist] == list(range(1, 8)), hist
+    for room, n in ((d, 5), (g, 7)):
+        hist = (await m.ok("room.history", room=room))["messages"]
+        assert [x["seq"] for x in hist] == list(range(1, n + 1)), hist
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -377,7 +391,7 @@ async def test_snapshot_writes_room_files_and_journal_segments(server_factory):
 
 async def inspect_setup(server_factory, stop, interval=0.5):
     """A direct room with 3 messages and a group with 5; wait for a snapshot (if the interval is
-    short), then `stop` the server."""
+    short), then `stop` the server. Returns the server and, per room, the expected table cells."""
     srv = server_factory(snapshot_interval=interval)
     await srv.login("harry", "hcp")
     await srv.login("mark", "msl")
@@ -392,29 +406,65 @@ async def inspect_setup(server_factory, stop, interval=0.5):
     if interval < 1:
         await asyncio.sleep(1.2)
     stop(srv)
-    return srv, {d: 3, g: 5}
+    return srv, {
+        d: {"TENANT": "t1", "KIND": "direct", "MEMBERS": "2", "MESSAGES": "3"},
+        g: {"TENANT": "t1", "KIND": "group", "MEMBERS": "3", "MESSAGES": "5"},
+    }
 
 
-def check_inspect(srv, counts):
+INSPECT_COLUMNS = ["ROOM", "TENANT", "KIND", "MEMBERS", "MESSAGES", "SNAPSHOT"]
+SNAPSHOT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+
+
+def inspect_table(stdout: str) -> dict[str, dict[str, str]]:
+    """The rooms table of `liaison inspect` (a ROOM TENANT KIND MEMBERS MESSAGES SNAPSHOT header,
+    then one row a room up to a blank line), read by column position: room -> {column: cell}."""
+    lines = stdout.splitlines()
+    at = [i for i, ln in enumerate(lines) if ln.split() == INSPECT_COLUMNS]
+    assert len(at) == 1, f"expected one {' '.join(INSPECT_COLUMNS)} header:\n{stdout}"
+    header = lines[at[0]]
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    ends = starts[1:] + [None]
+    rows: dict[str, dict[str, str]] = {}
+    for ln in lines[at[0] + 1:]:
+        if not ln.strip():
+            break
+        for s in starts[1:]:
+            assert len(ln) > s and ln[s - 1] == " ", f"row not aligned with the header:\n{header}\n{ln}"
+        row = {c: ln[a:b].strip() for c, a, b in zip(INSPECT_COLUMNS, starts, ends)}
+        assert all(row.values()) and not any(" " in v for v in row.values()), f"row {ln!r} read as {row}"
+        assert row["ROOM"] not in rows, f"room listed twice:\n{stdout}"
+        rows[row["ROOM"]] = row
+    return rows
+
+
+def check_inspect(srv, expected, snapshot: bool):
+    """`liaison inspect` lists exactly the expected rooms with the expected cells; the SNAPSHOT
+    column has a time if a snapshot was written, none otherwise."""
     r = run_cli("inspect", str(srv.data_dir))
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    for room, n in counts.items():
-        lines = [ln for ln in r.stdout.splitlines() if room in ln]
-        assert lines, f"inspect does not mention room {room}:\n{r.stdout}"
-        assert any(str(n) in ln.split() for ln in lines), f"inspect shows no count {n} for {room}:\n{r.stdout}"
+    rows = inspect_table(r.stdout)
+    assert set(rows) == set(expected), f"inspect lists rooms {sorted(rows)}, expected {sorted(expected)}:\n{r.stdout}"
+    for room, want in expected.items():
+        got = {c: rows[room][c] for c in want}
+        assert got == want, f"inspect row of {room}: {got}, expected {want}:\n{r.stdout}"
+        snap = rows[room]["SNAPSHOT"]
+        assert bool(SNAPSHOT_TIME.fullmatch(snap)) == snapshot, (
+            f"{room}: SNAPSHOT {snap!r}, expected {'a time' if snapshot else 'none'}:\n{r.stdout}"
+        )
 
 
 async def test_inspect_after_clean_stop_lists_rooms_and_message_counts(server_factory):
-    srv, counts = await inspect_setup(server_factory, lambda s: s.stop_clean())
-    check_inspect(srv, counts)
+    srv, expected = await inspect_setup(server_factory, lambda s: s.stop_clean())
+    check_inspect(srv, expected, snapshot=True)
 
 
 async def test_inspect_after_sigkill_lists_rooms_and_message_counts(server_factory):
-    srv, counts = await inspect_setup(server_factory, lambda s: s.kill())
-    check_inspect(srv, counts)
+    srv, expected = await inspect_setup(server_factory, lambda s: s.kill())
+    check_inspect(srv, expected, snapshot=True)
 
 
 async def test_inspect_after_sigkill_before_any_snapshot_lists_rooms_and_message_counts(server_factory):
     """Rooms that so far live only in the journal are still the data dir's rooms."""
-    srv, counts = await inspect_setup(server_factory, lambda s: s.kill(), interval=60)
-    check_inspect(srv, counts)
+    srv, expected = await inspect_setup(server_factory, lambda s: s.kill(), interval=60)
+    check_inspect(srv, expected, snapshot=False)
