@@ -27,10 +27,13 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
         ),
+        // The lock shared state is kept under (visible to ThreadSanitizer).
+        .target(name: "LiaisonSync"),
         // The domain: protocol, policy, presence, rooms, MOD, calls, audit, persistence. No I/O to sockets.
         .target(
             name: "LiaisonCore",
             dependencies: [
+                "LiaisonSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -43,6 +46,7 @@ let package = Package(
             dependencies: [
                 "CLibWebSockets",
                 "LiaisonCore",
+                "LiaisonSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -52,7 +56,7 @@ let package = Package(
         // A client of the wire protocol over libwebsockets' client API.
         .target(
             name: "LiaisonClient",
-            dependencies: ["CLibWebSockets"]
+            dependencies: ["CLibWebSockets", "LiaisonSync"]
         ),
         .executableTarget(
             name: "liaison",

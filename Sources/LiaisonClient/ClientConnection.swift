@@ -1,4 +1,5 @@
 import Synchronization
+import LiaisonSync
 
 /// One WebSocket connection to a Liaison server, made by ``ClientEngine/connect(_:)``.
 ///
@@ -27,7 +28,7 @@ public final class ClientConnection: Sendable {
 
     let eventSink: AsyncStream<JSON>.Continuation
     let engine: EngineCore
-    let state: Mutex<State>
+    let state: Locked<State>
     let nextRequestID = Atomic<UInt64>(0)
     /// Touched only on the engine's libwebsockets thread.
     let lws: LWSSide
@@ -39,7 +40,7 @@ public final class ClientConnection: Sendable {
         let policy: AsyncStream<JSON>.Continuation.BufferingPolicy =
             options.eventBufferLimit.map { .bufferingNewest(Swift.max(1, $0)) } ?? .unbounded
         (events, eventSink) = AsyncStream.makeStream(of: JSON.self, bufferingPolicy: policy)
-        state = Mutex(State())
+        state = Locked(State())
         lws = LWSSide()
     }
 

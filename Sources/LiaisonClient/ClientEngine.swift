@@ -1,4 +1,5 @@
 import Synchronization
+import LiaisonSync
 
 /// One libwebsockets client context, serviced on its own thread, that opens
 /// and drives any number of ``ClientConnection``s.
@@ -79,11 +80,11 @@ final class EngineCore: @unchecked Sendable {
     }
 
     let options: EngineOptions
-    let queues = Mutex(Queues())
+    let queues = Locked(Queues())
     let openCount = Atomic<Int>(0)
     let connectionNumbers = Atomic<Int>(0)
-    let serviceThread = Mutex<ServiceThreadState>(.notStarted)
-    let serviceThreadID = Mutex<ThreadID?>(nil)
+    let serviceThread = Locked<ServiceThreadState>(.notStarted)
+    let serviceThreadID = Locked<ThreadID?>(nil)
 
     /// Service thread only: every connection that has a wsi (or is being connected).
     var live: [ObjectIdentifier: ClientConnection] = [:]

@@ -5,7 +5,7 @@
 import CLibWebSockets
 import Dispatch
 import Foundation
-import Synchronization
+import LiaisonSync
 
 /// The `lws_context` pointer, for `lws_cancel_service` from other threads.
 struct LWSContext: @unchecked Sendable {
@@ -53,7 +53,7 @@ extension EngineCore {
     /// Starts the service thread, which creates the context; throws if it cannot.
     func startServiceThread() throws(ClientError) {
         let started = DispatchSemaphore(value: 0)
-        let failure = Mutex<ClientError?>(nil)
+        let failure = Locked<ClientError?>(nil)
         let done = ThreadDone()
         let thread = Thread { [self] in
             Thread.current.name = "liaison-lws"  // also names the OS thread

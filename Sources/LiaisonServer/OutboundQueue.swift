@@ -1,6 +1,6 @@
 import CLibWebSockets
 import LiaisonCore
-import Synchronization
+import LiaisonSync
 
 /// The domain's `Transport`: other threads queue commands here and wake the service thread once per
 /// batch; the service thread drains them into connections' outboxes.
@@ -10,12 +10,18 @@ final class OutboundQueue: Transport, Sendable {
         case close(Connection, CloseCode, String)
     }
 
-    private let commands = Mutex<[Command]>([])
+    private let commands = Locked<[Command]>([])
     /// The context whose service wait `interrupt()` cancels; set once it exists.
-    private let context = Mutex<ContextHandle?>(nil)
+    private let context = Locked<ContextHandle?>(nil)
 
     func attach(_ context: ContextHandle) {
         self.context.withLock { $0 = context }
+    }
+
+    /// Forgets the context before it is destroyed; waits for a wake-up in progress, so none reaches a
+    /// destroyed context (sessions and timers may still send after the server stopped).
+    func detach() {
+        context.withLock { $0 = nil }
     }
 
     let backlogLimit: Int
@@ -44,7 +50,9 @@ final class OutboundQueue: Transport, Sendable {
 
     /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).
     func interrupt() {
-        if let context = context.withLock({ $0 }) { lws_cancel_service(context.pointer) }
+        context.withLock { context in
+            if let context { lws_cancel_service(context.pointer) }
+        }
     }
 
     private func push(_ command: Command) {

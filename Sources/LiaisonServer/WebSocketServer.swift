@@ -3,6 +3,7 @@ import Foundation
 import LiaisonCore
 import Logging
 import Synchronization
+import LiaisonSync
 
 /// The libwebsockets server: one context, a ws and an optional wss vhost, one service thread.
 ///
@@ -16,7 +17,7 @@ final class WebSocketServer: @unchecked Sendable {
     let logger = Logger(label: "liaison.transport")
 
     private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let finished = Locked<CheckedContinuation<Void, Never>?>(nil)
     let liveConnections = Atomic<Int>(0)
 
     // lws-thread state
@@ -125,6 +126,7 @@ final class WebSocketServer: @unchecked Sendable {
             if deadline == nil { deadline = now + .milliseconds(Int64(configuration.shutdownGrace * 1000)) }
             if connections.isEmpty || now >= deadline! { break }
         }
+        queue.detach()
         lws_context_destroy(context)
         context = nil
     }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
+import LiaisonSync
 
 /// The audit trail: an append-only, hash-chained file. `record` never blocks: events are queued and a
 /// background writer encodes, chains, appends and syncs them in batches.
@@ -12,7 +12,7 @@ public final class AuditLog: Sendable {
     public let path: String
     private let fileSystem: any FileSystem
     private let file: any AppendableFile
-    private let pending = Mutex<[(AuditEvent, Millis)]>([])
+    private let pending = Locked<[(AuditEvent, Millis)]>([])
     private let queue = DispatchQueue(label: "liaison.audit")
     private let logger = Logger(label: "liaison.audit")
 
@@ -26,14 +26,14 @@ public final class AuditLog: Sendable {
         var unwritten: [UInt8] = []
     }
 
-    private let writer: Mutex<Writer>
+    private let writer: Locked<Writer>
 
     /// Opens `path`, continuing the chain from its last complete record. A torn last line is cut.
     public init(path: String, fileSystem: any FileSystem) throws {
         self.path = path
         self.fileSystem = fileSystem
         let tail = try Self.recoverTail(path, fileSystem: fileSystem)
-        writer = Mutex(Writer(seq: tail.seq, prev: tail.prev, committedLength: try fileSystem.size(of: path) ?? 0))
+        writer = Locked(Writer(seq: tail.seq, prev: tail.prev, committedLength: try fileSystem.size(of: path) ?? 0))
         file = try fileSystem.openDurably(path)
     }
 

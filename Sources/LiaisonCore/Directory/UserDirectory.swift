@@ -1,12 +1,12 @@
 import Foundation
-import Synchronization
+import LiaisonSync
 
 /// The users the server knows, per tenant: learned at `hello` or provisioned with `user.put`.
 ///
 /// Persisted as JSON lines in `users.jsonl` (the last line for a user wins); a change is synced on the
 /// storage queue before `put` returns, so no task blocks on the disk.
 public final class UserDirectory: Sendable {
-    private let users: Mutex<[UserKey: UserRecord]>
+    private let users: Locked<[UserKey: UserRecord]>
     private let file: any AppendableFile
     private let io: IOQueue
 
@@ -29,7 +29,7 @@ public final class UserDirectory: Sendable {
                 }
             }
         }
-        users = Mutex(known)
+        users = Locked(known)
         file = try fileSystem.openDurably(path)
         self.io = io
     }

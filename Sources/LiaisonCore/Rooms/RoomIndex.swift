@@ -1,4 +1,4 @@
-import Synchronization
+import LiaisonSync
 
 /// Finds rooms: by id, by member, and the unique direct room of a pair. Also tracks which rooms
 /// changed since the last snapshot.
@@ -10,7 +10,7 @@ final class RoomIndex: Sendable {
         var dirty: Set<String> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The key of the direct room between two users of a tenant.
     static func directKey(tenant: String, _ a: String, _ b: String) -> String {

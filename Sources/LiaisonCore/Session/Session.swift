@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import LiaisonSync
 
 /// One connection's session: it authenticates with `hello`, then handles requests strictly in arrival order.
 ///
@@ -33,7 +34,7 @@ public final class Session: @unchecked Sendable {
         var closed = false
     }
 
-    private let mailbox = Mutex(Mailbox())
+    private let mailbox = Locked(Mailbox())
     /// Holds live messages while the offline replay runs (at most the outbox limit's worth).
     let syncGate: SyncGate
 

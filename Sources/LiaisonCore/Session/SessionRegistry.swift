@@ -1,4 +1,4 @@
-import Synchronization
+import LiaisonSync
 
 /// Who is connected: authenticated sessions by id and by user and device, each with the caller it
 /// authenticated as (recorded here at `hello`, so other services never read a session's own state).
@@ -14,7 +14,7 @@ public final class SessionRegistry: Sendable {
         var byUser: [UserKey: [String: Entry]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -1,4 +1,5 @@
 import Synchronization
+import LiaisonSync
 
 /// Holds a session's live `msg` events while its offline replay runs, so a reconnecting device receives
 /// the missed messages, then `synced`, then live ones, each room in seq order and without duplicates.
@@ -32,7 +33,7 @@ final class SyncGate: Sendable {
 
     private let limit: Int
     private let active = Atomic<Bool>(false)
-    private let holding = Mutex<Holding?>(nil)
+    private let holding = Locked<Holding?>(nil)
 
     /// - Parameter limit: the most bytes of frames held at once.
     init(limit: Int) {
