@@ -3,9 +3,11 @@
 
 Seeds a fresh data directory through the wire (ROOMS group rooms, MESSAGES messages each, sent
 pipelined by one client), stops the server cleanly (its last snapshot), then starts it again on the
-same data directory and times how long until /healthz answers. Loopback only, bounded throughout.
+same data directory and times how long until /healthz answers. With --kill the server is killed
+(SIGKILL) instead, before any snapshot, so every restart replays the whole journal. Loopback only,
+bounded throughout.
 
-    .venv/bin/python loadtest/restart-figure.py [--rooms 10000] [--messages 100] [--bin .build/release/liaison]
+    .venv/bin/python loadtest/restart-figure.py [--rooms 10000] [--messages 100] [--kill] [--bin .build/release/liaison]
 """
 
 import argparse
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100, help="messages per room")
     parser.add_argument("--window", type=int, default=2000, help="requests in flight while seeding")
     parser.add_argument("--bin", default=".build/release/liaison")
+    parser.add_argument("--kill", action="store_true",
+                        help="kill -9 after seeding and after each restart: restarts replay an unsnapshotted journal")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="liaison-restart-") as scratch:
@@ -117,19 +121,25 @@ def main() -> None:
         total = args.rooms * args.messages
         print(f"seeded {total:,} messages in {args.rooms:,} rooms in {time.monotonic() - began:.1f} s")
         began = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        stop = signal.SIGKILL if args.kill else signal.SIGTERM
+        process.send_signal(stop)
         process.wait(300)
-        print(f"clean stop (last snapshot of every room) took {time.monotonic() - began:.1f} s")
+        if args.kill:
+            print("killed (SIGKILL): no snapshot, everything is in the journal")
+        else:
+            print(f"clean stop (last snapshot of every room) took {time.monotonic() - began:.1f} s")
         restarts = []
         for attempt in range(3):
             log = Path(scratch) / f"restart-{attempt}.log"
-            process, port, seconds = start(args.bin, data, log)
+            flags = ("--snapshot-interval", "3600") if args.kill else ()
+            process, port, seconds = start(args.bin, data, log, *flags)
             restarts.append(seconds)
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             process.wait(120)
         loaded = re.findall(rb"loaded (\d+) room snapshots and replayed (\d+) journal records", log.read_bytes())
         print(f"restart to /healthz 200: {', '.join(f'{s:.2f} s' for s in restarts)} "
-              f"(median {sorted(restarts)[1]:.2f} s; {loaded[-1][0].decode()} room snapshots loaded)")
+              f"(median {sorted(restarts)[1]:.2f} s; {loaded[-1][0].decode()} room snapshots loaded, "
+              f"{loaded[-1][1].decode()} journal records replayed)")
 
 
 if __name__ == "__main__":
