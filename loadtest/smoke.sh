@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Smoke run of every liaison-loadtest scenario: small N, ~2 s each, against a debug server started
-# here on a free loopback port (fresh data dir). Fails when any scenario reports a protocol error
-# (an error reply, a lost, duplicated or reordered delivery, a MOD request with other than exactly
-# one winner, a call step that did not happen) or cannot run. No timing assertions.
+# Smoke run of every liaison-loadtest scenario: small N, ~2 s each (churn: 300 short sessions),
+# against a debug server started here on a free loopback port (fresh data dir). Fails when any
+# scenario reports a protocol error (an error reply, a lost, duplicated or reordered delivery, a MOD
+# request with other than exactly one winner, a call step that did not happen, a churn session not
+# synced or not closed cleanly) or cannot run. No timing or memory assertions.
 #
 # The mirror mode runs against the Node ws broadcast server (loadtest/peers/broadcast.js) and
 # libwebsockets' test server when they are installed (node-ws, libwebsockets-test-server), and is
@@ -79,6 +80,7 @@ run fanout   fanout   "${COMMON[@]}" -n 50 --window 8 --warmup 0.5
 run fanout-lws-client fanout "${COMMON[@]}" --user-prefix ltl -n 20 --window 4 --warmup 0.5 --client lws
 run mod      mod      "${COMMON[@]}" --fmds 20 --requesters 2 --rate 5 --warmup 0.5
 run calls    calls    "${COMMON[@]}" --pairs 10 --warmup 0.5
+run churn    churn    "${COMMON[@]}" --sessions 300 --warmup 100 --concurrency 20 --settle 0.5 --time-limit 60
 
 if command -v node >/dev/null 2>&1 && [ -f /usr/share/nodejs/ws/package.json ]; then
     NODE_PORT=$(free_port)

@@ -126,9 +126,10 @@ struct FanoutRun {
                 }
             }
         }
-        // The room (Liaison) is made before its members connect: a room created with N connected
-        // members sends each of them N `room.member` events (N² frames), so the members are
-        // provisioned by an admin (`user.put`), the room created, and only then do they connect.
+        // The room (Liaison) is made before its members connect, so they receive only the measured
+        // messages: a room created with its members online sends each added member one
+        // `room.member` `joined` event about themself (N frames; older servers sent N²). The
+        // members are provisioned by an admin (`user.put`), the room created, then they connect.
         var roomID = ""
         var connections: [ClientConnection] = []
         var connectLatency = Latency()

@@ -15,7 +15,7 @@ struct LoadTest: AsyncParsableCommand {
             """,
         subcommands: [
             ConnectScenario.self, RTTScenario.self, PresenceScenario.self, ChatScenario.self, FanoutScenario.self,
-            MirrorScenario.self, ModScenario.self, CallsScenario.self,
+            MirrorScenario.self, ModScenario.self, CallsScenario.self, ChurnScenario.self,
         ]
     )
 }

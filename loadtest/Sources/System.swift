@@ -76,3 +76,40 @@ func sleep(seconds: Double) async {
     guard seconds > 0 else { return }
     try? await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)))
 }
+
+/// The `connections` figure of the server's `GET /healthz` (plain HTTP; open WebSocket
+/// connections), or nil when it cannot be had within `timeout` seconds.
+func healthzConnections(host: String, port: Int, timeout: Int = 2) -> Int? {
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    var list: UnsafeMutablePointer<addrinfo>?
+    guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else { return nil }
+    defer { freeaddrinfo(list) }
+    let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var limit = timeval(tv_sec: timeout, tv_usec: 0)
+    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else { return nil }
+    let request = Array("GET /healthz HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
+    var sent = 0
+    while sent < request.count {
+        let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n > 0 else { return nil }
+        sent += n
+    }
+    var response: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while response.count < 65536 {
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response.append(contentsOf: chunk[0..<n])
+        if String(decoding: response, as: UTF8.self).contains("}") { break }
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.1 200") || text.hasPrefix("HTTP/1.0 200"),
+          let key = text.range(of: "\"connections\":") else { return nil }
+    return Int(text[key.upperBound...].prefix(while: { $0 == " " || $0.isNumber }).filter(\.isNumber))
+}
