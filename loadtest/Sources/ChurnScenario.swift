@@ -16,10 +16,11 @@ struct ChurnScenario: AsyncParsableCommand {
             warm the server up; when they are all closed (and the server's /healthz counts no open \
             connection) and --settle seconds passed, the server's VmRSS is read (--server-pid), and again \
             the same way after the remaining sessions. Reported: RSS growth per 10,000 sessions finished \
-            after the warm-up, sessions/s, session and cycle latency, failures. A session that is \
-            refused, times out (--step-timeout) or is closed by the server counts as an error; no session \
-            starts after --time-limit (reaching it is an error too). --ramp, --duration and \
-            --max-connecting do not apply.
+            after the warm-up, sessions/s, session and cycle latency, failures; with --checkpoint N the \
+            RSS is also read, the same way, after every N measured sessions (linear growth or a plateau). \
+            A session that is refused, times out (--step-timeout) or is closed by the server counts as an \
+            error; no session starts after --time-limit (reaching it is an error too). --ramp, --duration \
+            and --max-connecting do not apply.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -42,10 +43,14 @@ struct ChurnScenario: AsyncParsableCommand {
     @Option(help: "Seconds the run may take: no session starts after that (and the run fails).")
     var timeLimit: Double = 900
 
+    @Option(help: "Also read the server's RSS (connections closed, --settle) after every N measured sessions (0: only at the end).")
+    var checkpoint = 0
+
     mutating func validate() throws {
         guard sessions > 0 else { throw ValidationError("--sessions must be positive") }
         guard warmup >= 0, warmup < sessions else { throw ValidationError("--warmup must be in 0 ..< --sessions") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        guard checkpoint >= 0 else { throw ValidationError("--checkpoint must not be negative") }
         guard stepTimeout > 0, timeLimit > 0, settle >= 0 else {
             throw ValidationError("--step-timeout and --time-limit must be positive, --settle not negative")
         }
@@ -82,7 +87,20 @@ struct ChurnScenario: AsyncParsableCommand {
         // Measured sessions, then the second reading the same way.
         let rss = RSSSampler(pid: pid)
         let cpu = CPUSampler(serverPid: pid, at: monotonicNanos())
-        let measured = await runner.run(warmup..<sessions, concurrency: concurrency)
+        var measured = SessionRunner.Result()
+        var checkpoints: [(sessions: Int, rss: Int?)] = []
+        var from = warmup
+        while from < sessions {
+            let to = checkpoint > 0 ? min(sessions, from + checkpoint) : sessions
+            measured.merge(await runner.run(from..<to, concurrency: concurrency))
+            from = to
+            if to < sessions {
+                if let open = await quiesce(engine: engine).serverConnections, open > 0 {
+                    errors.add("server still counted \(open) open connections at a checkpoint")
+                }
+                checkpoints.append((measured.ok, pid.flatMap(residentKiB(pid:))))
+            }
+        }
         let usage = await cpu.usage(until: monotonicNanos())
         let endQuiet = await quiesce(engine: engine)
         let rssEnd = pid.flatMap(residentKiB(pid:))
@@ -124,8 +142,17 @@ struct ChurnScenario: AsyncParsableCommand {
                 "\(fmt(per, 0)) KiB (\(fmt(per / 1024, 2)) MiB) per 10,000 sessions after warm-up  "
                     + "(\(growth! >= 0 ? "+" : "")\(growth!) KiB over \(measured.ok) sessions)"
             } ?? "n/a")
+            if !checkpoints.isEmpty, let base = rssWarm {
+                let steps = (checkpoints + [(measured.ok, rssEnd)]).map { point in
+                    "\(point.sessions): " + (point.rss.map { "\($0 - base >= 0 ? "+" : "")\($0 - base)" } ?? "n/a")
+                }
+                table.add("RSS checkpoints", steps.joined(separator: "  ") + " KiB  (measured sessions ok: growth since the warm-up)")
+            }
             rssJSON = [
                 "pid": .int(Int(pid)),
+                "checkpoints": .array((checkpoints + [(measured.ok, rssEnd)]).map { point in
+                    ["measured_ok": .int(point.sessions), "rss_kib": point.rss.map { .int($0) } ?? .null]
+                }),
                 "start_kib": rssStart.map { .int($0) } ?? .null,
                 "after_warmup_kib": rssWarm.map { .int($0) } ?? .null,
                 "end_kib": rssEnd.map { .int($0) } ?? .null,
@@ -137,7 +164,7 @@ struct ChurnScenario: AsyncParsableCommand {
         } else {
             table.add("server RSS", "n/a (give --server-pid)")
         }
-        table.add("CPU (cores busy)", usage.summary + "  (measured sessions)")
+        table.add("CPU (cores busy)", usage.summary + (checkpoints.isEmpty ? "  (measured sessions)" : "  (measured sessions and checkpoint pauses)"))
         table.add("errors", "\(errors.total.load(ordering: .relaxed))")
         try finish(table, errors: errors, results: [
             "scenario": "churn",
@@ -165,6 +192,7 @@ struct ChurnScenario: AsyncParsableCommand {
             ],
             "cpu_cores": usage.json,
             "step_timeout_s": .number(stepTimeout),
+            "checkpoint_every": .int(checkpoint),
             "time_limit_s": .number(timeLimit),
             "errors": errors.json,
             "protocol_errors": .int(errors.total.load(ordering: .relaxed)),
@@ -217,6 +245,8 @@ private struct SessionRunner: Sendable {
         mutating func merge(_ other: Result) {
             ok += other.ok
             failed += other.failed
+            notStarted += other.notStarted
+            seconds += other.seconds
             session.merge(other.session)
             cycle.merge(other.cycle)
         }
