@@ -126,8 +126,7 @@ public final class AuditLog: Sendable {
         var lines = tail.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if let last = lines.last, !last.isEmpty {
             // A partial record from a crash mid-write: cut it so the chain continues from a whole one.
-            try fileSystem.truncate(path, to: size - UInt64(last.count))
-            try fileSystem.openForAppending(path).sync()
+            try fileSystem.cut(path, to: size - UInt64(last.count))
             Logger(label: "liaison.audit").warning("cut a torn last audit record of \(last.count) bytes")
         }
         lines.removeLast()

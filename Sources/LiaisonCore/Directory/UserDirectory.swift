@@ -19,8 +19,7 @@ public final class UserDirectory: Sendable {
                 // record starts on a line of its own.
                 let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
                 data = Array(data.prefix(keep))
-                try fileSystem.truncate(path, to: UInt64(keep))
-                try fileSystem.openForAppending(path).sync()
+                try fileSystem.cut(path, to: UInt64(keep))
             }
             let decoder = JSONDecoder()
             for line in data.split(separator: UInt8(ascii: "\n")) {

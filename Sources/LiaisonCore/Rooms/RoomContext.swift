@@ -26,15 +26,17 @@ struct RoomContext: Sendable {
 /// Sends the deferred reply of one request once its change is durable (or once what it depends on is).
 public struct Responder: Sendable {
     let id: String
-    let peer: (any Peer)?
-    let transport: any Transport
-    /// Answers with an error the way the session does (counted and audited).
-    let refusal: @Sendable (ProtocolError) -> Void
+    /// The request's type, for the audit record of a refusal.
+    let type: String
+    let session: Session
+    let caller: Caller
 
     func ok(_ result: some Encodable) {
-        guard let peer else { return }
-        transport.send(FrameEncoder.ok(id: id, result), to: peer)
+        session.reply(FrameEncoder.ok(id: id, result))
     }
 
-    func refuse(_ error: ProtocolError) { refusal(error) }
+    /// Answers with an error the way the session does (counted and audited).
+    func refuse(_ error: ProtocolError) {
+        session.refuse(id: id, type: type, error, caller: caller)
+    }
 }

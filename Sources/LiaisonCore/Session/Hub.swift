@@ -35,7 +35,8 @@ public final class Hub: Sendable {
         self.transport = transport
         self.verifier = verifier
         storage = IOQueue(label: "liaison.storage")
-        directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: storage)
+        // Its own queue: a hello that learns a user must not wait behind a long snapshot.
+        directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: IOQueue(label: "liaison.users"))
         audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
         registry = SessionRegistry()
         presence = PresenceService(

@@ -120,7 +120,7 @@ extension Session {
                 return try await room.unacked(user: user, after: seq, limit: Self.replayPage)
             } catch {
                 hub.logger.error("replay of room \(room.id) for \(user) failed (attempt \(attempt)): \(error.message)")
-                try? await Task.sleep(for: .milliseconds(50 << attempt))
+                if attempt < Self.replayAttempts { try? await Task.sleep(for: .milliseconds(50 << attempt)) }
             }
         }
         return nil

@@ -178,9 +178,7 @@ public final class Session: @unchecked Sendable {
 
     /// Routes a request of an authenticated session to its feature.
     private func handle(_ request: Request, id: String, type: String, caller: Caller) async throws(ProtocolError) -> Reply {
-        let responder = Responder(id: id, peer: peer, transport: hub.transport) { [self] error in
-            refuse(id: id, type: type, error, caller: caller)
-        }
+        let responder = Responder(id: id, type: type, session: self, caller: caller)
         switch request {
         case .hello:
             throw ProtocolError(.badRequest, "this session has already said hello")

@@ -44,9 +44,15 @@ public final class SessionRegistry: Sendable {
         state.withLock { state in state.byUser[user].map { $0.values.map(\.session) } ?? [] }
     }
 
-    /// The connected sessions of all of `users`, under one lock.
+    /// The connected sessions of all of `users`, under one lock (every delivery asks this).
     public func sessions(ofAll users: [UserKey]) -> [Session] {
-        entries(ofAll: users).map(\.session)
+        state.withLock { state in
+            var found: [Session] = []
+            for user in users {
+                if let devices = state.byUser[user] { found.append(contentsOf: devices.values.lazy.map(\.session)) }
+            }
+            return found
+        }
     }
 
     /// The connected sessions of all of `users` with who they are, under one lock.

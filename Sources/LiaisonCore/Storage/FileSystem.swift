@@ -72,6 +72,12 @@ extension FileSystem {
         try syncDirectory(Path.parent(of: path))
     }
 
+    /// Cuts `path` to `length` bytes durably (a torn tail found at start-up).
+    public func cut(_ path: String, to length: UInt64) throws {
+        try truncate(path, to: length)
+        try openForAppending(path).sync()
+    }
+
     /// Removes the files `paths` of `directory`, then makes their removal durable.
     public func remove(_ paths: [String], in directory: String) throws {
         guard !paths.isEmpty else { return }

@@ -221,8 +221,7 @@ public final class Journal: @unchecked Sendable {
             guard validLength < data.count else { continue }
             logger.warning("journal \(path): a torn or corrupt tail of \(data.count - validLength) bytes after \(found.count) records\(repair ? " was cut" : "")")
             if repair {
-                try fileSystem.truncate(path, to: UInt64(validLength))
-                try fileSystem.openForAppending(path).sync()
+                try fileSystem.cut(path, to: UInt64(validLength))
             }
         }
         return (records, last)
