@@ -23,6 +23,9 @@ struct CallsScenario: AsyncParsableCommand {
     @Option(help: "Pause between two calls of a pair, in milliseconds.")
     var pause: Double = 0
 
+    @Option(help: "Call setups started per second, all pairs together (0: back to back). Pair i starts its calls every pairs/rate seconds, offset by i/rate.")
+    var rate: Double = 0
+
     @Option(help: "Seconds of calls before measuring starts.")
     var warmup: Double = 1
 
@@ -58,6 +61,7 @@ struct CallsScenario: AsyncParsableCommand {
         let window = Window(warmup: warmup, duration: common.duration)
         let cpu = CPUSampler(serverPid: common.serverPid, at: window.measureFrom)
         let pause = self.pause
+        let rate = self.rate
         // A pair stuck past the drain is unstuck by closing its connections (its loop then fails).
         let drain = self.drain
         let watchdog = Task {
@@ -69,8 +73,11 @@ struct CallsScenario: AsyncParsableCommand {
         let total = await withTaskGroup(of: PairResult.self) { group in
             for i in 0..<pairs {
                 group.addTask {
-                    await runPair(caller: callers[i], callee: callees[i], room: rooms[i], window: window,
-                                  pause: pause, counters: counters, errors: errors)
+                    let pacing = rate > 0
+                        ? Pacing(first: window.start + UInt64(Double(i) / rate * 1e9), every: UInt64(Double(pairs) / rate * 1e9))
+                        : nil
+                    return await runPair(caller: callers[i], callee: callees[i], room: rooms[i], window: window,
+                                  pause: pause, pacing: pacing, counters: counters, errors: errors)
                 }
             }
             var total = PairResult()
@@ -89,7 +96,8 @@ struct CallsScenario: AsyncParsableCommand {
         let seconds = window.seconds
         var table = SummaryTable()
         table.add("scenario", "calls  \(common.target)")
-        table.add("pairs", "\(pairs) caller/callee pairs, calls back to back" + (pause > 0 ? " (\(fmt(pause, 0)) ms apart)" : ""))
+        table.add("pairs", "\(pairs) caller/callee pairs, "
+            + (rate > 0 ? "\(fmt(rate, 0)) setups/s paced" : "calls back to back" + (pause > 0 ? " (\(fmt(pause, 0)) ms apart)" : "")))
         table.add("measured", "\(fmt(seconds, 1)) s after \(fmt(warmup, 1)) s warm-up")
         table.add("setups/s", fmt(Double(total.setups) / seconds, 0) + "  (\(total.setups) calls set up, \(total.started) started in all)")
         table.add("setup latency", total.setup.summary + "  [call.invite → call.accepted at the caller]")
@@ -102,6 +110,7 @@ struct CallsScenario: AsyncParsableCommand {
             "scenario": "calls",
             "target": .string(common.target),
             "pairs": .int(pairs),
+            "rate": .number(rate),
             "measured_s": .number(round3(seconds)),
             "calls": .int(total.started),
             "setups": .int(total.setups),
@@ -147,11 +156,18 @@ func syntheticSDP(_ kind: String, _ n: Int) -> String {
     return lines.joined(separator: "\r\n") + "\r\n"
 }
 
+/// When a paced pair starts its calls: at `first`, then every `every` nanoseconds (at once when late).
+struct Pacing {
+    var first: UInt64
+    var every: UInt64
+}
+
 /// One pair's loop of calls until the window ends.
 private func runPair(
     caller: ClientConnection, callee: ClientConnection, room: String, window: Window, pause: Double,
-    counters: Counters, errors: ErrorTally
+    pacing: Pacing?, counters: Counters, errors: ErrorTally
 ) async -> PairResult {
+    var nextStart = pacing?.first
     var result = PairResult()
     var callerEvents = caller.events.makeAsyncIterator()
     var calleeEvents = callee.events.makeAsyncIterator()
@@ -168,6 +184,12 @@ private func runPair(
         return nil
     }
     while monotonicNanos() < window.end {
+        if let start = nextStart, let pacing {
+            let now = monotonicNanos()
+            if start > now { try? await Task.sleep(for: .nanoseconds(Int64(start - now))) }
+            nextStart = start + pacing.every
+            guard monotonicNanos() < window.end else { break }
+        }
         n += 1
         let t0 = monotonicNanos()
         result.started += 1

@@ -40,6 +40,13 @@ final class MulticastTracker: @unchecked Sendable {
     let windowSize: Int
     let errors: ErrorTally
     private let state: Mutex<State>
+    /// One per sender: a message number is taken and sent under it, so two threads pumping the same
+    /// sender (the pacer and a reply) never put its messages on the wire out of order.
+    private let sendOrder: [SendOrder]
+
+    private final class SendOrder: Sendable {
+        let lock = Mutex(())
+    }
     /// Sends message `k` of sender `i` stamped `sentAt`; set before `start`.
     var send: (@Sendable (_ sender: Int, _ k: UInt64, _ sentAt: UInt64) -> Void)?
     var window = Window(warmup: 0, duration: 0)
@@ -53,6 +60,7 @@ final class MulticastTracker: @unchecked Sendable {
         state = Mutex(State(
             next: Array(repeating: 0, count: senders), allowed: Array(repeating: .max, count: senders),
             unacked: Array(repeating: [:], count: senders)))
+        sendOrder = (0..<senders).map { _ in SendOrder() }
     }
 
     private static func key(_ a: Int, _ b: UInt64) -> UInt64 { UInt64(a) << 40 | b }
@@ -83,6 +91,10 @@ final class MulticastTracker: @unchecked Sendable {
 
     /// Sends what sender `sender`'s window and pace allow.
     func pump(_ sender: Int) {
+        sendOrder[sender].lock.withLock { _ in pumpInOrder(sender) }
+    }
+
+    private func pumpInOrder(_ sender: Int) {
         while true {
             let now = monotonicNanos()
             let k: UInt64? = state.withLock { s in
