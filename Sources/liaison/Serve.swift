@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.liaison(registry: metrics))
 
         let configuration = try resolveConfiguration()
         let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)

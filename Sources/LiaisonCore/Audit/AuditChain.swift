@@ -6,9 +6,12 @@ import Foundation
 enum AuditChain {
     static let hashMarker = Array(#","hash":""#.utf8)
 
-    /// The full line (with newline) for `record`, and its hash.
-    static func line(for record: AuditRecord, encoder: JSONEncoder) throws -> (line: [UInt8], hash: String) {
-        var body = Array(try encoder.encode(record))
+    /// The full line (with newline) for `record`, and its hash. The record's keys are in sorted order,
+    /// as `JSONEncoder` with `.sortedKeys` writes them (older files were written that way).
+    static func line(for record: AuditRecord) -> (line: [UInt8], hash: String) {
+        var writer = JSONWriter(capacity: 384)
+        writer.object { record.writeFields(to: &$0) }
+        var body = writer.bytes
         body.removeLast()  // the closing brace: the hash goes inside the object
         let hash = hex(SHA256.hash(data: body))
         body += hashMarker

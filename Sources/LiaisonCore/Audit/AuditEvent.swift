@@ -40,3 +40,19 @@ struct AuditRecord: Codable {
 
     static let genesis = String(repeating: "0", count: 64)
 }
+
+extension AuditRecord: JSONWritable {
+    /// The fields in sorted key order; absent optionals are left out.
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("action", action)
+        writer.field("actor", ifPresent: actor)
+        writer.field("code", ifPresent: code)
+        if let detail { writer.field("detail", sorted: detail) }
+        writer.field("device", ifPresent: device)
+        writer.field("outcome", outcome)
+        writer.field("prev", prev)
+        writer.field("seq", seq)
+        writer.field("tenant", ifPresent: tenant)
+        writer.field("ts", ts)
+    }
+}

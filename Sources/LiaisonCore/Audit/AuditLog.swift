@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Metrics
 import LiaisonSync
 
 /// The audit trail: an append-only, hash-chained file. `record` never blocks: events are queued and a
@@ -15,6 +16,8 @@ public final class AuditLog: Sendable {
     private let pending = Locked<[(AuditEvent, Millis)]>([])
     private let queue = DispatchQueue(label: "liaison.audit")
     private let logger = Logger(label: "liaison.audit")
+    /// Records per write (one append and one sync each).
+    private let batchRecords = Recorder(label: "liaison_audit_batch_records")
 
     /// The writer's state, touched only on `queue`.
     private struct Writer {
@@ -83,10 +86,9 @@ public final class AuditLog: Sendable {
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         writer.withLock { writer in
             guard !batch.isEmpty || !writer.unwritten.isEmpty else { return }
+            if !batch.isEmpty { batchRecords.record(batch.count) }
             var bytes = writer.unwritten
             for (event, ts) in batch {
                 let record = AuditRecord(
@@ -94,14 +96,10 @@ public final class AuditLog: Sendable {
                     device: event.device, outcome: event.refused == nil ? "ok" : "refused",
                     code: event.refused?.rawValue, detail: event.detail.isEmpty ? nil : event.detail,
                     prev: writer.prev)
-                do {
-                    let (line, hash) = try AuditChain.line(for: record, encoder: encoder)
-                    bytes += line
-                    writer.seq += 1
-                    writer.prev = hash
-                } catch {
-                    logger.error("audit record \(event.action) failed to encode: \(error)")
-                }
+                let (line, hash) = AuditChain.line(for: record)
+                bytes += line
+                writer.seq += 1
+                writer.prev = hash
             }
             do {
                 try file.append(bytes)

@@ -1,6 +1,6 @@
 /// `call.ring`: to every device of the other members.
-struct CallRingEvent: Encodable {
-    struct From: Encodable {
+struct CallRingEvent: JSONWritable {
+    struct From {
         let user: String
         let name: String
         let device: String
@@ -12,11 +12,24 @@ struct CallRingEvent: Encodable {
     let from: From
     let media: CallState.Media
     let sdp: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("call", call)
+        writer.field("room", room)
+        writer.object("from") { writer in
+            writer.field("user", from.user)
+            writer.field("name", from.name)
+            writer.field("device", from.device)
+        }
+        writer.field("media", media)
+        writer.field("sdp", sdp)
+    }
 }
 
 /// `call.accepted`: to the caller, with the answer.
-struct CallAcceptedEvent: Encodable {
-    struct By: Encodable {
+struct CallAcceptedEvent: JSONWritable {
+    struct By {
         let user: String
         let device: String
     }
@@ -25,13 +38,29 @@ struct CallAcceptedEvent: Encodable {
     let call: String
     let by: By
     let sdp: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("call", call)
+        writer.object("by") { writer in
+            writer.field("user", by.user)
+            writer.field("device", by.device)
+        }
+        writer.field("sdp", sdp)
+    }
 }
 
 /// `call.ended`.
-struct CallEndedEvent: Encodable {
+struct CallEndedEvent: JSONWritable {
     var type = "call.ended"
     let call: String
     let reason: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("call", call)
+        writer.field("reason", reason)
+    }
 }
 
 /// `call.candidate`: an ICE candidate relayed from the other side.
@@ -42,8 +71,17 @@ struct CallCandidateEvent: Encodable {
 }
 
 /// `call.sdp`: an offer or answer relayed for renegotiation.
-struct CallSDPEvent: Encodable {
+struct CallSDPEvent: JSONWritable {
     var type = "call.sdp"
     let call: String
     let description: Request.SessionDescription
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("call", call)
+        writer.object("description") { writer in
+            writer.field("type", description.type)
+            writer.field("sdp", description.sdp)
+        }
+    }
 }

@@ -31,8 +31,12 @@ public actor CallService {
         self.audit = audit
     }
 
-    struct InviteResult: Encodable, Sendable {
+    struct InviteResult: JSONWritable, Sendable {
         let call: String
+
+        func writeFields(to writer: inout JSONWriter) {
+            writer.field("call", call)
+        }
     }
 
     /// Starts a call in `room`: every connected device of the other members rings.
@@ -255,7 +259,7 @@ public actor CallService {
     private func send(_ frame: OutboundFrame, to sessions: [SessionID]) {
         guard !sessions.isEmpty else { return }
         let peers = registry.sessions(sessions).compactMap(\.peer)
-        if !peers.isEmpty { transport.send(frame, to: peers) }
+        transport.broadcast(frame, to: peers)
     }
 
     private func arm(_ key: String, after seconds: Double, _ action: @escaping @Sendable (CallService) async -> Void) {

@@ -1,6 +1,6 @@
 /// `mod.offer`: a request offered to an FMD.
-struct ModOfferEvent: Encodable {
-    struct From: Encodable {
+struct ModOfferEvent: JSONWritable {
+    struct From {
         let user: String
         let name: String
         let role: Role
@@ -27,11 +27,25 @@ struct ModOfferEvent: Encodable {
         from = From(user: request.requester, name: request.requesterName, role: request.requesterRole)
         expiresAt = request.expiresAt
     }
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("request", request)
+        writer.field("area", area)
+        writer.field("question", question)
+        writer.field("mode", mode)
+        writer.object("from") { writer in
+            writer.field("user", from.user)
+            writer.field("name", from.name)
+            writer.field("role", from.role)
+        }
+        writer.field("expires_at", expiresAt)
+    }
 }
 
 /// `mod.claimed`: to the requester, who claimed it and the room they share now.
-struct ModClaimedEvent: Encodable {
-    struct By: Encodable {
+struct ModClaimedEvent: JSONWritable {
+    struct By {
         let user: String
         let name: String
     }
@@ -41,19 +55,41 @@ struct ModClaimedEvent: Encodable {
     let by: By
     let room: String
     let mode: ModRequest.Mode
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("request", request)
+        writer.object("by") { writer in
+            writer.field("user", by.user)
+            writer.field("name", by.name)
+        }
+        writer.field("room", room)
+        writer.field("mode", mode)
+    }
 }
 
 /// `mod.taken`, `mod.expired`: a request, and nothing else.
-struct ModRequestEvent: Encodable {
+struct ModRequestEvent: JSONWritable {
     let type: String
     let request: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("request", request)
+    }
 }
 
 /// `mod.withdrawn`: the request is no longer on offer.
-struct ModWithdrawnEvent: Encodable {
+struct ModWithdrawnEvent: JSONWritable {
     var type = "mod.withdrawn"
     let request: String
     let reason: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("request", request)
+        writer.field("reason", reason)
+    }
 }
 
 /// The journal record of a request's state (the latest one wins on replay).

@@ -54,9 +54,14 @@ public actor ModService {
 
     // MARK: Requests
 
-    struct RequestResult: Encodable, Sendable {
+    struct RequestResult: JSONWritable, Sendable {
         let request: String
         let offered: Int
+
+        func writeFields(to writer: inout JSONWriter) {
+            writer.field("request", request)
+            writer.field("offered", offered)
+        }
     }
 
     /// Opens a request and offers it to every connected FMD of the tenant in `area` who is not `dnd`.
@@ -78,7 +83,7 @@ public actor ModService {
         let result = RequestResult(request: request.id, offered: offered.count)
         try persist(request) { [transport] in
             responder.ok(result)
-            if !peers.isEmpty { transport.send(offer, to: peers) }
+            transport.broadcast(offer, to: peers)
         }
         requests[request.id] = request
         armExpiry(request)
@@ -90,9 +95,14 @@ public actor ModService {
         ]))
     }
 
-    struct ClaimResult: Encodable, Sendable {
+    struct ClaimResult: JSONWritable, Sendable {
         let request: String
         let room: String
+
+        func writeFields(to writer: inout JSONWriter) {
+            writer.field("request", request)
+            writer.field("room", room)
+        }
     }
 
     /// The first claim wins: the winner and the requester get a `mod` room holding the question; the
@@ -146,8 +156,8 @@ public actor ModService {
         do {
             try persist(request) { [transport] in
                 responder?.ok(result)
-                if !requesterPeers.isEmpty { transport.send(claimed, to: requesterPeers) }
-                if !takenPeers.isEmpty { transport.send(taken, to: takenPeers) }
+                transport.broadcast(claimed, to: requesterPeers)
+                transport.broadcast(taken, to: takenPeers)
             }
         } catch {
             responder?.refuse(error)
@@ -164,10 +174,10 @@ public actor ModService {
         var request = try lookup(id, tenant: caller.record.tenant)
         guard request.status == .open else { throw closedError(request) }
         guard request.decline(by: caller.record.user) else {
-            journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
+            journal.afterPendingWrites { responder.ok() }
             return
         }
-        try persist(request) { responder.ok(FrameEncoder.Empty()) }
+        try persist(request) { responder.ok() }
         requests[id] = request
         audit.record(AuditEvent("mod.decline", tenant: request.tenant, actor: caller.record.user, device: caller.device,
                                 detail: ["request": id]))
@@ -180,7 +190,7 @@ public actor ModService {
             throw ProtocolError(.forbidden, "only the requester may cancel request \(id)")
         }
         guard request.cancel() else { throw closedError(request) }
-        try withdraw(request, reason: "cancelled", then: { responder.ok(FrameEncoder.Empty()) })
+        try withdraw(request, reason: "cancelled", then: { responder.ok() })
         requests[id] = request
         timers.removeValue(forKey: id)?.cancel()
         audit.record(AuditEvent("mod.cancel", tenant: request.tenant, actor: caller.record.user, device: caller.device,
@@ -243,7 +253,7 @@ public actor ModService {
         let requesterPeers = registry.peers(of: UserKey(tenant: request.tenant, user: request.requester))
         do {
             try withdraw(request, reason: "expired") { [transport] in
-                if !requesterPeers.isEmpty { transport.send(expired, to: requesterPeers) }
+                transport.broadcast(expired, to: requesterPeers)
             }
         } catch {
             logger.error("MOD request \(id) could not be journaled as expired: \(error)")
@@ -261,7 +271,7 @@ public actor ModService {
         let peers = registry.peers(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) })
         try persist(request) { [transport] in
             then()
-            if !peers.isEmpty { transport.send(withdrawn, to: peers) }
+            transport.broadcast(withdrawn, to: peers)
         }
     }
 

@@ -52,7 +52,7 @@ public actor PresenceService {
                                         detail: ["status": info.status.rawValue, "devices": String(info.devices)]))
                 let peers = registry.sessions(watchers).compactMap(\.peer)
                 if !peers.isEmpty {
-                    transport.send(FrameEncoder.event(PresenceEvent(info: info)), to: peers)
+                    transport.broadcast(FrameEncoder.event(PresenceEvent(info: info)), to: peers)
                 }
             case .armGrace(let user, let generation):
                 let grace = self.grace

@@ -57,15 +57,15 @@ public struct PresenceInfo: Sendable, Equatable, Encodable {
 }
 
 /// The `presence` event.
-struct PresenceEvent: Encodable {
-    let type = "presence"
+struct PresenceEvent: JSONWritable {
     let info: PresenceInfo
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(type, forKey: .type)
-        try info.encode(to: encoder)
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", "presence")
+        writer.field("user", info.user)
+        writer.field("status", info.status)
+        writer.field("note", orNull: info.note)
+        writer.field("devices", info.devices)
+        writer.field("last_seen", orNull: info.lastSeen)
     }
-
-    enum CodingKeys: String, CodingKey { case type }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Encodes replies and events once into shareable frames.
+/// Encodes replies and events once into shareable frames: the hot ones (`JSONWritable`) with
+/// `JSONWriter`, the rest with `JSONEncoder`.
 public enum FrameEncoder {
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -9,8 +10,29 @@ public enum FrameEncoder {
     }()
 
     /// `{"type":"ok","id":…, …result fields}`.
-    public static func ok(id: String, _ result: some Encodable = Empty()) -> OutboundFrame {
+    public static func ok(id: String, _ result: some Encodable) -> OutboundFrame {
         encode(Reply(type: "ok", id: id, result: result))
+    }
+
+    /// `{"type":"ok","id":…, …result fields}`, written directly.
+    public static func ok(id: String, written result: some JSONWritable) -> OutboundFrame {
+        var writer = JSONWriter()
+        writer.object { writer in
+            writer.field("type", "ok")
+            writer.field("id", id)
+            writer.fields(of: result)
+        }
+        return OutboundFrame(payload: writer.bytes)
+    }
+
+    /// `{"type":"ok","id":…}`.
+    public static func ok(id: String) -> OutboundFrame {
+        var writer = JSONWriter(capacity: 32 + id.utf8.count)
+        writer.object { writer in
+            writer.field("type", "ok")
+            writer.field("id", id)
+        }
+        return OutboundFrame(payload: writer.bytes)
     }
 
     /// `{"type":"ok","id":…,"KEY":[…frames…]}`: a list of already-encoded objects spliced in as they are.
@@ -36,17 +58,19 @@ public enum FrameEncoder {
         encode(event)
     }
 
+    /// A server event written directly: its fields carry its own `type`.
+    public static func event(_ event: some JSONWritable) -> OutboundFrame {
+        var writer = JSONWriter()
+        writer.object { $0.fields(of: event) }
+        return OutboundFrame(payload: writer.bytes)
+    }
+
     static func encode(_ value: some Encodable) -> OutboundFrame {
         do {
             return OutboundFrame(payload: try encoder.encode(value))
         } catch {
             preconditionFailure("a server frame failed to encode: \(error)")
         }
-    }
-
-    /// No result fields.
-    public struct Empty: Encodable, Sendable {
-        public init() {}
     }
 
     private struct Reply<Result: Encodable>: Encodable {

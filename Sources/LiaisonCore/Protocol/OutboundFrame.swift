@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One encoded text frame, shared by every recipient of an event.
 ///
@@ -14,10 +15,29 @@ public final class OutboundFrame: @unchecked Sendable {
 
     public var count: Int { storage.count - Self.headroom }
 
+    /// When the frame was made: the start of its fan-out's time.
+    private let madeAt = ContinuousClock.now
+    /// Deliveries of a broadcast not yet written to their sockets (or dropped).
+    private let unwritten = Atomic<Int>(0)
+
     /// Copies `payload` into a new buffer behind the headroom.
     public init(payload: some Collection<UInt8>) {
         storage = .allocate(byteCount: Self.headroom + payload.count, alignment: 16)
         UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]).copyBytes(from: payload)
+    }
+
+    /// `count` more recipients of a broadcast: once each is written (or dropped), the time since the
+    /// frame was made goes to `liaison_fanout_duration_seconds`.
+    func expectDeliveries(_ count: Int) {
+        unwritten.add(count, ordering: .relaxed)
+    }
+
+    /// The transport wrote this frame to one recipient's socket, or dropped that recipient's copy.
+    public func deliveryFinished() {
+        guard unwritten.load(ordering: .relaxed) > 0 else { return }
+        if unwritten.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            Instruments.fanout.recordNanoseconds((ContinuousClock.now - madeAt).nanoseconds)
+        }
     }
 
     deinit { storage.deallocate() }

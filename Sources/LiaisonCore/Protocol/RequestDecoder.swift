@@ -14,49 +14,53 @@ public enum RequestDecoder {
     /// One decoder for every frame (decoding keeps no state between calls).
     private static let decoder = JSONDecoder()
 
-    /// The raw frame, decodable as any request's parameter struct.
+    /// The frame being decoded, decodable as any request's parameter struct.
     public struct Fields {
-        let data: Data
-        func decode<T: Decodable>() throws -> T { try RequestDecoder.decoder.decode(T.self, from: data) }
+        let decoder: any Decoder
+        func decode<T: Decodable>() throws -> T { try T(from: decoder) }
     }
 
+    /// Parses the frame once: the header and the request's fields come from the same decoder.
     public static func decode(_ data: Data) -> Outcome {
-        let header: Header
         do {
-            header = try decoder.decode(Header.self, from: data)
+            return try decoder.decode(Envelope.self, from: data).outcome
         } catch {
             return .invalid(id: nil, ProtocolError(.badRequest, "malformed JSON: a frame must be one JSON object"))
         }
-        guard let id = header.id else {
-            return .invalid(id: nil, ProtocolError(.badRequest, "missing field 'id' (a string of at most \(maxIDLength) characters)"))
-        }
-        guard let type = header.type else {
-            return .invalid(id: id, ProtocolError(.badRequest, "missing field 'type'"))
-        }
-        guard let decoder = Request.decoders[type] else {
-            return .invalid(id: id, ProtocolError(.badRequest, "unknown type '\(type)'"))
-        }
-        do {
-            return .request(id: id, type: type, try decoder(Fields(data: data)))
-        } catch let error as DecodingError {
-            return .invalid(id: id, ProtocolError(.badRequest, describe(error)))
-        } catch {
-            return .invalid(id: id, ProtocolError(.badRequest, "invalid request: \(error)"))
-        }
     }
 
-    /// `type` and `id`, read leniently so that a malformed request still gets its id back.
-    struct Header: Decodable {
-        let type: String?
-        let id: String?
+    /// A whole frame: `type` and `id` read leniently (so that a malformed request still gets its id
+    /// back), then the fields of the request `type` names.
+    struct Envelope: Decodable {
+        let outcome: Outcome
 
         enum CodingKeys: String, CodingKey { case type, id }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            type = try? container.decodeIfPresent(String.self, forKey: .type)
-            let id = try? container.decodeIfPresent(String.self, forKey: .id)
-            self.id = id.flatMap { $0.isEmpty || $0.count > RequestDecoder.maxIDLength ? nil : $0 }
+            let type = try? container.decodeIfPresent(String.self, forKey: .type)
+            let id = (try? container.decodeIfPresent(String.self, forKey: .id))
+                .flatMap { $0.isEmpty || $0.count > RequestDecoder.maxIDLength ? nil : $0 }
+            guard let id else {
+                outcome = .invalid(id: nil, ProtocolError(
+                    .badRequest, "missing field 'id' (a string of at most \(maxIDLength) characters)"))
+                return
+            }
+            guard let type else {
+                outcome = .invalid(id: id, ProtocolError(.badRequest, "missing field 'type'"))
+                return
+            }
+            guard let request = Request.decoders[type] else {
+                outcome = .invalid(id: id, ProtocolError(.badRequest, "unknown type '\(type)'"))
+                return
+            }
+            do {
+                outcome = .request(id: id, type: type, try request(Fields(decoder: decoder)))
+            } catch let error as DecodingError {
+                outcome = .invalid(id: id, ProtocolError(.badRequest, describe(error)))
+            } catch {
+                outcome = .invalid(id: id, ProtocolError(.badRequest, "invalid request: \(error)"))
+            }
         }
     }
 

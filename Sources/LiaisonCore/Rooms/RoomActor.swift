@@ -38,10 +38,16 @@ actor RoomActor {
 
     // MARK: Messages
 
-    struct SendResult: Encodable, Sendable {
+    struct SendResult: JSONWritable, Sendable {
         let room: String
         let seq: UInt64
         let ts: Millis
+
+        func writeFields(to writer: inout JSONWriter) {
+            writer.field("room", room)
+            writer.field("seq", seq)
+            writer.field("ts", ts)
+        }
     }
 
     /// Appends a message; the sender's `ok` and everyone's `msg` go out once it is durable. A resend of
@@ -139,7 +145,7 @@ actor RoomActor {
     /// Adds `user`; members (and `user`) get `room.member joined` once it is durable.
     func join(_ user: String, responder: Responder?) {
         guard state.join(user) else {
-            context.journal.afterPendingWrites { responder?.ok(FrameEncoder.Empty()) }
+            context.journal.afterPendingWrites { responder?.ok() }
             return
         }
         context.index.addMember(UserKey(tenant: tenant, user: user), room: id)
@@ -159,7 +165,7 @@ actor RoomActor {
         let event = FrameEncoder.event(MemberEvent(room: id, user: user, action: action))
         let (tenant, context) = (tenant, context)
         context.journal.append(.bytes(RoomRecord.encode(RoomRecord.Member(room: id, user: user, action: action)))) {
-            responder?.ok(FrameEncoder.Empty())
+            responder?.ok()
             context.deliver(event, to: recipients, tenant: tenant)
         }
     }
@@ -172,19 +178,19 @@ actor RoomActor {
     func ack(_ user: String, through seq: UInt64, responder: Responder) throws(ProtocolError) {
         try checkCursor(user, seq)
         guard state.ack(user, through: seq) else {
-            context.journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
+            context.journal.afterPendingWrites { responder.ok() }
             return
         }
         context.index.markDirty(id)
         let record = RoomRecord.Cursor(type: "msg.ack", room: id, user: user, seq: seq)
-        context.journal.append(.bytes(RoomRecord.encode(record))) { responder.ok(FrameEncoder.Empty()) }
+        context.journal.append(.bytes(RoomRecord.encode(record))) { responder.ok() }
     }
 
     /// Marks read up to `seq`; the other members get a `receipt`.
     func markRead(_ user: String, through seq: UInt64, responder: Responder) throws(ProtocolError) {
         try checkCursor(user, seq)
         guard state.markRead(user, through: seq) else {
-            context.journal.afterPendingWrites { responder.ok(FrameEncoder.Empty()) }
+            context.journal.afterPendingWrites { responder.ok() }
             return
         }
         context.index.markDirty(id)
@@ -193,7 +199,7 @@ actor RoomActor {
         let record = RoomRecord.Cursor(type: "msg.read", room: id, user: user, seq: seq)
         let (tenant, context) = (tenant, context)
         context.journal.append(.bytes(RoomRecord.encode(record))) {
-            responder.ok(FrameEncoder.Empty())
+            responder.ok()
             context.deliver(receipt, to: others, tenant: tenant)
         }
     }

@@ -19,24 +19,42 @@ struct RoomContext: Sendable {
             if let seq, session.syncGate.hold(frame, room: seq.room, seq: seq.seq) { continue }
             if let peer = session.peer { peers.append(peer) }
         }
-        if !peers.isEmpty { transport.send(frame, to: peers) }
+        transport.broadcast(frame, to: peers)
     }
 }
 
-/// Sends the deferred reply of one request once its change is durable (or once what it depends on is).
+/// Sends the reply of one request, now or once its change is durable (or once what it depends on is),
+/// and times it from the request's arrival (`liaison_request_duration_seconds{type}`).
 public struct Responder: Sendable {
     let id: String
-    /// The request's type, for the audit record of a refusal.
+    /// The request's type, for the audit record of a refusal and its timer.
     let type: String
     let session: Session
     let caller: Caller
+    let receivedAt: ContinuousClock.Instant
 
     func ok(_ result: some Encodable) {
-        session.reply(FrameEncoder.ok(id: id, result))
+        reply(FrameEncoder.ok(id: id, result))
+    }
+
+    func ok(_ result: some JSONWritable) {
+        reply(FrameEncoder.ok(id: id, written: result))
+    }
+
+    /// `ok` with no result fields.
+    func ok() {
+        reply(FrameEncoder.ok(id: id))
+    }
+
+    /// A reply already encoded.
+    func reply(_ frame: OutboundFrame) {
+        session.reply(frame)
+        Instruments.requestAnswered(type, receivedAt: receivedAt)
     }
 
     /// Answers with an error the way the session does (counted and audited).
     func refuse(_ error: ProtocolError) {
         session.refuse(id: id, type: type, error, caller: caller)
+        Instruments.requestAnswered(type, receivedAt: receivedAt)
     }
 }

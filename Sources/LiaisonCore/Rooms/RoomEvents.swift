@@ -1,5 +1,5 @@
 /// `msg`: a message of a room. The same bytes go to every device, into the journal and the archive.
-struct MessageEvent: Codable {
+struct MessageEvent: Decodable, JSONWritable {
     var type = "msg"
     let room: String
     let seq: UInt64
@@ -13,29 +13,60 @@ struct MessageEvent: Codable {
         case type, room, seq, from, body, ts, kind
         case clientMsgID = "client_msg_id"
     }
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("room", room)
+        writer.field("seq", seq)
+        writer.field("from", from)
+        writer.field("body", body)
+        writer.field("ts", ts)
+        writer.field("client_msg_id", ifPresent: clientMsgID)
+        writer.field("kind", kind)
+    }
 }
 
 /// `room.member`: someone joined or left a room.
-struct MemberEvent: Encodable {
+struct MemberEvent: JSONWritable {
     var type = "room.member"
     let room: String
     let user: String
     let action: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("room", room)
+        writer.field("user", user)
+        writer.field("action", action)
+    }
 }
 
 /// `receipt`: a member has read up to `seq`.
-struct ReceiptEvent: Encodable {
+struct ReceiptEvent: JSONWritable {
     var type = "receipt"
     let room: String
     let user: String
     let seq: UInt64
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("room", room)
+        writer.field("user", user)
+        writer.field("seq", seq)
+    }
 }
 
 /// `typing`: a member is typing (not stored).
-struct TypingEvent: Encodable {
+struct TypingEvent: JSONWritable {
     var type = "typing"
     let room: String
     let user: String
+
+    func writeFields(to writer: inout JSONWriter) {
+        writer.field("type", type)
+        writer.field("room", room)
+        writer.field("user", user)
+    }
 }
 
 /// One entry of `room.list`.

@@ -11,7 +11,7 @@ extension Session {
         let type = "synced"
     }
 
-    func handleHello(_ hello: Request.Hello, id: String) async {
+    func handleHello(_ hello: Request.Hello, id: String, receivedAt: ContinuousClock.Instant) async {
         let claims: TokenClaims
         do {
             claims = try await hub.verifier.verify(hello.token)
@@ -44,6 +44,7 @@ extension Session {
         reply(FrameEncoder.ok(id: id, HelloResult(
             user: caller.record.user, role: caller.role, session: self.id.description,
             heartbeat: hub.configuration.heartbeat)))
+        Instruments.requestAnswered("hello", receivedAt: receivedAt)
         await replayMissed(caller)
     }
 

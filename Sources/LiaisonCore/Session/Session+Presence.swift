@@ -4,7 +4,7 @@ extension Session {
         let presence: [PresenceInfo]
     }
 
-    func presenceSet(_ params: Request.PresenceSet, caller: Caller) async -> FrameEncoder.Empty {
+    func presenceSet(_ params: Request.PresenceSet, caller: Caller) async {
         await hub.presence.set(caller.key, device: caller.device, session: id, status: params.status, note: params.note)
         if caller.role == .fmd, params.status != .dnd {
             // An expert no longer dnd sees, on every device, the requests opened meanwhile.
@@ -12,7 +12,6 @@ extension Session {
             let devices = hub.registry.peers(of: caller.key)
             for offer in offers { hub.transport.send(offer, to: devices) }
         }
-        return FrameEncoder.Empty()
     }
 
     func presenceWatch(_ params: Request.UserList, caller: Caller) async throws(ProtocolError) -> PresenceList {
@@ -28,10 +27,9 @@ extension Session {
         return PresenceList(presence: await hub.presence.watch(targets.map(\.key), session: id))
     }
 
-    func presenceUnwatch(_ params: Request.UserList, caller: Caller) async throws(ProtocolError) -> FrameEncoder.Empty {
+    func presenceUnwatch(_ params: Request.UserList, caller: Caller) async throws(ProtocolError) {
         let targets = try resolve(params.users, caller: caller)
         await hub.presence.unwatch(targets.map(\.key), session: id)
-        return FrameEncoder.Empty()
     }
 
     /// The users named by a request, in the caller's tenant; any unknown one fails the request.

@@ -22,7 +22,8 @@ public final class Session: @unchecked Sendable {
     private static let live = Atomic<Int>(0)
 
     enum Input {
-        case text(Data)
+        /// A text message, and when its last byte arrived (where a request's handling time starts).
+        case text(Data, ContinuousClock.Instant)
         case binary
         case helloTimeout
         case closed
@@ -74,7 +75,7 @@ public final class Session: @unchecked Sendable {
     // MARK: Transport inputs
 
     /// A complete text message arrived.
-    public func receive(text: Data) { enqueue(.text(text)) }
+    public func receive(text: Data) { enqueue(.text(text, .now)) }
 
     /// A binary message arrived (the protocol has none).
     public func receiveBinary() { enqueue(.binary) }
@@ -117,14 +118,14 @@ public final class Session: @unchecked Sendable {
             await sessionEnded()
         case (_, .ended):
             return
-        case (.text(let data), _):
+        case (.text(let data, let receivedAt), _):
             switch RequestDecoder.decode(data) {
             case .invalid(let id, let error):
                 guard admit(id: id) else { return }
                 refuse(id: id, type: nil, error)
             case .request(let id, let type, let request):
                 guard admit(id: id) else { return }
-                await handle(request, id: id, type: type)
+                await handle(request, id: id, type: type, receivedAt: receivedAt)
             }
         case (.binary, _):
             guard admit(id: nil) else { return }
@@ -144,7 +145,7 @@ public final class Session: @unchecked Sendable {
         return false
     }
 
-    private func handle(_ request: Request, id: String, type: String) async {
+    private func handle(_ request: Request, id: String, type: String, receivedAt: ContinuousClock.Instant) async {
         switch phase {
         case .awaitingHello:
             guard case .hello(let hello) = request else {
@@ -152,16 +153,19 @@ public final class Session: @unchecked Sendable {
                 end(closing: .unauthorized, reason: "hello required")
                 return
             }
-            await handleHello(hello, id: id)
+            await handleHello(hello, id: id, receivedAt: receivedAt)
         case .active(let caller):
             do {
-                switch try await handle(request, id: id, type: type, caller: caller) {
-                case .ok(let result): reply(FrameEncoder.ok(id: id, result))
-                case .frame(let frame): reply(frame)
+                let responder = Responder(id: id, type: type, session: self, caller: caller, receivedAt: receivedAt)
+                switch try await handle(request, caller: caller, responder: responder) {
+                case .ok(let result): responder.ok(result)
+                case .empty: responder.ok()
+                case .frame(let frame): responder.reply(frame)
                 case .deferred: break
                 }
             } catch {
                 refuse(id: id, type: type, error, caller: caller)
+                Instruments.requestAnswered(type, receivedAt: receivedAt)
             }
         case .ended:
             return
@@ -171,23 +175,27 @@ public final class Session: @unchecked Sendable {
     /// How a handler answers: now, or later by a `Responder` once its change is durable.
     enum Reply {
         case ok(any Encodable & Sendable)
+        /// `ok` with no result fields.
+        case empty
         /// A reply already encoded.
         case frame(OutboundFrame)
         case deferred
     }
 
     /// Routes a request of an authenticated session to its feature.
-    private func handle(_ request: Request, id: String, type: String, caller: Caller) async throws(ProtocolError) -> Reply {
-        let responder = Responder(id: id, type: type, session: self, caller: caller)
+    private func handle(_ request: Request, caller: Caller, responder: Responder) async throws(ProtocolError) -> Reply {
+        let id = responder.id
         switch request {
         case .hello:
             throw ProtocolError(.badRequest, "this session has already said hello")
         case .presenceSet(let params):
-            return .ok(await presenceSet(params, caller: caller))
+            await presenceSet(params, caller: caller)
+            return .empty
         case .presenceWatch(let params):
             return .ok(try await presenceWatch(params, caller: caller))
         case .presenceUnwatch(let params):
-            return .ok(try await presenceUnwatch(params, caller: caller))
+            try await presenceUnwatch(params, caller: caller)
+            return .empty
         case .userPut(let params):
             return .ok(try await userPut(params, caller: caller))
         case .roomCreate(let params):
@@ -208,7 +216,7 @@ public final class Session: @unchecked Sendable {
             try await msgRead(params, caller: caller, responder: responder)
         case .typing(let params):
             try await typing(params, caller: caller)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .modRequest(let params):
             try await modRequest(params, caller: caller, responder: responder)
         case .modClaim(let params):
@@ -222,19 +230,19 @@ public final class Session: @unchecked Sendable {
             try await hub.calls.invite(params, by: caller, session: self.id, responder: responder)
         case .callAccept(let params):
             try await hub.calls.accept(params, by: caller, session: self.id)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .callCandidate(let params):
             try await hub.calls.candidate(params, session: self.id, tenant: caller.record.tenant)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .callSDP(let params):
             try await hub.calls.sdp(params, session: self.id, tenant: caller.record.tenant)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .callReject(let params):
             try await hub.calls.reject(params.call, session: self.id, caller: caller)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .callHangup(let params):
             try await hub.calls.hangup(params.call, session: self.id, caller: caller)
-            return .ok(FrameEncoder.Empty())
+            return .empty
         case .turnCredentials:
             return .ok(try turnCredentials(caller: caller))
         case .auditRead(let params):

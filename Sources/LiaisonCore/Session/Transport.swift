@@ -20,4 +20,12 @@ extension Transport {
     public func send(_ frame: OutboundFrame, to peer: any Peer) {
         send(frame, to: [peer])
     }
+
+    /// Sends an event to its recipients, timing the fan-out: from the frame's making to the last
+    /// recipient's bytes written (the transport reports each with `OutboundFrame.deliveryFinished()`).
+    public func broadcast(_ frame: OutboundFrame, to peers: [any Peer]) {
+        guard !peers.isEmpty else { return }
+        frame.expectDeliveries(peers.count)
+        send(frame, to: peers)
+    }
 }

@@ -25,7 +25,9 @@ public final class Journal: @unchecked Sendable {
     private let fileSystem: any FileSystem
     private let logger = Logger(label: "liaison.journal")
     private let fsyncs = Counter(label: "liaison_journal_fsyncs_total")
+    /// Records per group commit, and the time each commit's sync takes.
     private let batchRecords = Recorder(label: "liaison_journal_batch_records")
+    private let fsyncTime = Timer(label: "liaison_journal_fsync_seconds")
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -130,8 +132,7 @@ public final class Journal: @unchecked Sendable {
                         buffer.removeAll(keepingCapacity: true)
                         frame(payload, into: &buffer)
                         try file.append(buffer)
-                        try file.sync()
-                        fsyncs.increment()
+                        try sync()
                     }
                     entry.completion?()
                 }
@@ -147,10 +148,7 @@ public final class Journal: @unchecked Sendable {
             }
             if records > 0 {
                 try file.append(buffer)
-                if mode == .batch {
-                    try file.sync()
-                    fsyncs.increment()
-                }
+                if mode == .batch { try sync() }
                 batchRecords.record(records)
             }
         } catch {
@@ -160,6 +158,13 @@ public final class Journal: @unchecked Sendable {
         }
         for entry in batch { entry.completion?() }
         if buffer.capacity > 1 << 22 { buffer = [] }
+    }
+
+    private func sync() throws {
+        let started = ContinuousClock.now
+        try file.sync()
+        fsyncTime.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        fsyncs.increment()
     }
 
     private func frame(_ payload: Payload, into buffer: inout [UInt8]) {
