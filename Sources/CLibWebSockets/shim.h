@@ -8,6 +8,9 @@
 /* Bytes of headroom lws needs before every payload passed to lws_write. */
 static inline size_t lwss_pre(void) { return LWS_PRE; }
 
+/* lws_write's mode for bytes already framed (LWS_WRITE_RAW is a macro alias Swift cannot import). */
+static inline enum lws_write_protocol lwss_write_raw(void) { return LWS_WRITE_RAW; }
+
 /* Context and vhost options the server and client use. */
 static inline uint64_t lwss_option_validate_utf8(void) { return LWS_SERVER_OPTION_VALIDATE_UTF8; }
 static inline uint64_t lwss_option_ssl_global_init(void) { return LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; }

@@ -50,6 +50,14 @@ final class Connection: Peer, @unchecked Sendable {
         outboxBytes += frame.count
     }
 
+    /// Frames waiting in the outbox.
+    var queuedFrames: Int { outbox.count - outboxHead }
+
+    /// The next frame to write, left in the outbox.
+    func peek() -> OutboundFrame? {
+        outboxHead < outbox.count ? outbox[outboxHead] : nil
+    }
+
     /// The next frame to write, removed from the outbox.
     func dequeue() -> OutboundFrame? {
         guard outboxHead < outbox.count else { return nil }
@@ -67,6 +75,7 @@ final class Connection: Peer, @unchecked Sendable {
     /// Drops whatever is queued (a slow consumer being closed).
     func discardOutbox() {
         backlog.subtract(outboxBytes, ordering: .relaxed)
+        for frame in outbox[outboxHead...] { frame.deliveryFinished() }
         outbox.removeAll()
         outboxHead = 0
         outboxBytes = 0

@@ -15,6 +15,8 @@ func webSocketServerCallback(
 
 extension WebSocketServer {
     static let framesPerWriteable = 64
+    /// The most bytes of frames written with one `lws_write` (one send(2)); larger frames go alone.
+    static let coalescingBytes = 64 * 1024
 
     func handle(
         wsi: OpaquePointer, reason: lws_callback_reasons, slot: UnsafeMutableRawPointer?,
@@ -95,15 +97,19 @@ extension WebSocketServer {
     }
 
     /// Writes queued frames while the socket takes them (lws buffers a partial write itself and then
-    /// reports the pipe choked), up to a bound so one busy connection cannot starve the others.
+    /// reports the pipe choked), up to a bound so one busy connection cannot starve the others. Several
+    /// small frames go out framed back to back in one write; a lone or large frame is framed in place.
     private func writeable(_ connection: Connection) -> Int32 {
         var written = 0
-        while written < Self.framesPerWriteable, let frame = connection.dequeue() {
-            adjustOutboxTotal(-frame.count)
-            let sent = lws_write(
-                connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT)
-            guard sent >= frame.count else { return -1 }
-            written += 1
+        while written < Self.framesPerWriteable, let next = connection.peek() {
+            let count: Int
+            if connection.queuedFrames > 1, WebSocketFraming.headerBytes(next.count) + next.count <= Self.coalescingBytes / 2 {
+                count = writeCoalesced(connection, limit: Self.framesPerWriteable - written)
+            } else {
+                count = writeInPlace(connection)
+            }
+            guard count > 0 else { return -1 }
+            written += count
             if lws_send_pipe_choked(connection.wsi) != 0 { break }
         }
         if written > 0 {
@@ -117,6 +123,39 @@ extension WebSocketServer {
             return -1
         }
         return 0
+    }
+
+    /// Writes the next frame with lws framing it in its own headroom. The frames written (1), or 0 on failure.
+    private func writeInPlace(_ connection: Connection) -> Int {
+        guard let frame = connection.dequeue() else { return 0 }
+        adjustOutboxTotal(-frame.count)
+        let sent = lws_write(connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT)
+        guard sent >= frame.count else { return 0 }
+        frame.deliveryFinished()
+        return 1
+    }
+
+    /// Frames up to `limit` queued frames back to back in `coalescing` and writes them with one raw write.
+    /// The frames written, or 0 on failure.
+    private func writeCoalesced(_ connection: Connection, limit: Int) -> Int {
+        var length = 0
+        var bytes = 0
+        while coalesced.count < limit, let frame = connection.peek() {
+            let framed = WebSocketFraming.headerBytes(frame.count) + frame.count
+            guard length + framed <= coalescing.count else { break }
+            _ = connection.dequeue()
+            length += WebSocketFraming.writeTextHeader(payloadLength: frame.count, to: coalescing.baseAddress! + length)
+            (coalescing.baseAddress! + length).copyMemory(from: frame.payloadStart, byteCount: frame.count)
+            length += frame.count
+            bytes += frame.count
+            coalesced.append(frame)
+        }
+        defer { coalesced.removeAll(keepingCapacity: true) }
+        adjustOutboxTotal(-bytes)
+        let sent = lws_write(connection.wsi, coalescing.baseAddress!.assumingMemoryBound(to: UInt8.self), length, lwss_write_raw())
+        guard sent >= length else { return 0 }
+        for frame in coalesced { frame.deliveryFinished() }
+        return coalesced.count
     }
 
     private func closed(slot: UnsafeMutableRawPointer?) {
@@ -143,6 +182,7 @@ extension WebSocketServer {
                 for connection in targets {
                     guard !connection.closed, connection.pendingClose == nil else {
                         connection.backlog.subtract(frame.count, ordering: .relaxed)
+                        frame.deliveryFinished()
                         continue
                     }
                     connection.enqueue(frame)

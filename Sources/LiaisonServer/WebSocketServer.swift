@@ -29,6 +29,11 @@ final class WebSocketServer: @unchecked Sendable {
     private(set) var boundPort = 0
     private(set) var boundTLSPort = 0
 
+    /// Where several queued frames are framed back to back for one write (service thread only).
+    let coalescing: UnsafeMutableRawBufferPointer
+    /// Frames framed into `coalescing` and not yet reported written (kept to avoid an allocation per write).
+    var coalesced: [OutboundFrame] = []
+
     // C memory that outlives the context.
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
@@ -41,12 +46,14 @@ final class WebSocketServer: @unchecked Sendable {
         self.http = http
         protocols = .allocate(capacity: 2)
         retryPolicy = .allocate(capacity: 1)
+        coalescing = .allocate(byteCount: Self.coalescingBytes, alignment: 16)
         precondition(lwss_pre() <= OutboundFrame.headroom, "OutboundFrame.headroom is smaller than LWS_PRE")
     }
 
     deinit {
         protocols.deallocate()
         retryPolicy.deallocate()
+        coalescing.deallocate()
         cStrings.forEach { free($0) }
     }
 
