@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke
+.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke bench-hotpath
 
 ## help: list the targets
 help:
@@ -90,6 +90,10 @@ tsan: deps
 ## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh)
 bench: deps
 	loadtest/bench.sh
+
+## bench-hotpath: release build, then issue 18's figures (chat, MOD, calls, fan-out) with the server's own /metrics p99 beside the harness's (~5 min; loadtest/hotpath.sh)
+bench-hotpath: deps
+	loadtest/hotpath.sh
 
 ## bench-smoke: every load-test scenario for ~2 s against a debug server; fails on any protocol error (loadtest/smoke.sh)
 bench-smoke:

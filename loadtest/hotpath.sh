@@ -9,7 +9,8 @@
 #   fanout-max    FANOUT_MAX members, window 16: deliveries/s
 #   fanout-paced  FANOUT_PACED members at 10 msgs/s: last-member p99
 #
-# Environment: SKIP_BUILD, ONLY="chat-max mod …", DURATION [10], OUT [loadtest/results/hotpath-STAMP].
+# Environment: SKIP_BUILD, ONLY="chat-max mod …", DURATION [10], OUT [loadtest/results/hotpath-STAMP],
+# SERVER_BIN [the release liaison]: another server binary, e.g. an older commit's, for before → after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,6 +33,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     swift build -c release --product liaison-loadtest
 fi
 BIN=$(swift build -c release --show-bin-path)
+SERVER_BIN=${SERVER_BIN:-$BIN/liaison}
 ulimit -n 40000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 SERVER_PID=""
@@ -51,7 +53,7 @@ start_server() {  # NAME [flags…]
     local name=$1; shift
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     DATA=$(mktemp -d -t liaison-hotpath.XXXXXX)
-    "$BIN/liaison" serve --host 127.0.0.1 --port "$PORT" --tls-port 0 --data-dir "$DATA" --jwt-secret "$SECRET" \
+    "$SERVER_BIN" serve --host 127.0.0.1 --port "$PORT" --tls-port 0 --data-dir "$DATA" --jwt-secret "$SECRET" \
         --rate-limit 1000000 --max-frame-bytes 4194304 "$@" >"$OUT/$name.server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 200); do

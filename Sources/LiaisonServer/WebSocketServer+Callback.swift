@@ -110,7 +110,8 @@ extension WebSocketServer {
             }
             guard count > 0 else { return -1 }
             written += count
-            if lws_send_pipe_choked(connection.wsi) != 0 { break }
+            // lws_send_pipe_choked polls the socket: ask only when there is more to write.
+            if connection.queuedFrames == 0 || lws_send_pipe_choked(connection.wsi) != 0 { break }
         }
         if written > 0 {
             ServerMetrics.framesOut.increment(by: written)

@@ -48,6 +48,14 @@ import Testing
         #expect(json["code"] as? String == "bad_request")
     }
 
+    @Test func errorDetailsAddFieldsButNeverReplaceTypeIDCodeOrMessage() throws {
+        let error = ProtocolError(.busy, "busy \"now\"", details: ["call": "c1", "type": "x", "message": "y"])
+        let json = try object(FrameEncoder.error(id: "7", error))
+        #expect(json as NSDictionary == [
+            "type": "error", "id": "7", "code": "busy", "message": "busy \"now\"", "call": "c1",
+        ] as NSDictionary)
+    }
+
     @Test func everyErrorCodeHasItsWireName() throws {
         for code in ErrorCode.allCases {
             let json = try object(FrameEncoder.error(id: "1", ProtocolError(code, "x")))

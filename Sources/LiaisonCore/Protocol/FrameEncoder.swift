@@ -48,9 +48,21 @@ public enum FrameEncoder {
         return OutboundFrame(payload: bytes)
     }
 
-    /// `{"type":"error","id":…,"code":…,"message":…}`; without an id when the request had none.
+    /// `{"type":"error","id":…,"code":…,"message":…}`; without an id when the request had none. Details
+    /// (extra fields such as `retry_after`) never replace those four.
     public static func error(id: String?, _ error: ProtocolError) -> OutboundFrame {
-        encode(ErrorReply(id: id, code: error.code, message: error.message, details: error.details))
+        var writer = JSONWriter()
+        writer.object { writer in
+            writer.field("type", "error")
+            writer.field("id", ifPresent: id)
+            writer.field("code", error.code)
+            writer.field("message", error.message)
+            for (key, value) in error.details.sorted(by: { $0.key < $1.key })
+            where !["type", "id", "code", "message"].contains(key) {
+                writer.field(named: key, value)
+            }
+        }
+        return OutboundFrame(payload: writer.bytes)
     }
 
     /// A server event: a value whose encoding carries its own `type`.
@@ -85,29 +97,6 @@ public enum FrameEncoder {
             try container.encode(type, forKey: .type)
             try container.encode(id, forKey: .id)
             try result.encode(to: encoder)
-        }
-    }
-
-    private struct ErrorReply: Encodable {
-        let id: String?
-        let code: ErrorCode
-        let message: String
-        let details: [String: String]
-
-        struct Key: CodingKey {
-            let stringValue: String
-            init(stringValue: String) { self.stringValue = stringValue }
-            var intValue: Int? { nil }
-            init?(intValue: Int) { nil }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Key.self)
-            for (key, value) in details { try container.encode(value, forKey: Key(stringValue: key)) }
-            try container.encode("error", forKey: Key(stringValue: "type"))
-            try container.encodeIfPresent(id, forKey: Key(stringValue: "id"))
-            try container.encode(code, forKey: Key(stringValue: "code"))
-            try container.encode(message, forKey: Key(stringValue: "message"))
         }
     }
 }

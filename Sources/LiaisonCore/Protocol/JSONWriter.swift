@@ -114,6 +114,14 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// A field whose name is only known at run time (escaped like any string).
+    public mutating func field(named key: String, _ value: String) {
+        if atFirstField { atFirstField = false } else { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        string(value)
+    }
+
     /// A value already encoded as JSON, copied as it is.
     public mutating func field(_ key: StaticString, json: some Sequence<UInt8>) {
         self.key(key)
