@@ -32,6 +32,17 @@ final class Connection: Peer, @unchecked Sendable {
     /// A message arriving in fragments, until its final one.
     var partialMessage: [UInt8] = []
     var partialIsBinary = false
+    /// An oversize message was refused: what else arrives is read and dropped, so the socket is not
+    /// reset under unread data before the client has read the close frame (1009).
+    var discarding: Discarding?
+
+    enum Discarding {
+        /// The close is under way; drop everything until the client's close.
+        case untilClosed
+        /// The message comes in fragments: drop them, and close after its last one (lws resets a
+        /// connection that sends more data frames once its close is sent).
+        case untilMessageEnds
+    }
 
     /// A connection for `wsi` with a new session of `hub`, started.
     init(wsi: OpaquePointer, hub: Hub) {

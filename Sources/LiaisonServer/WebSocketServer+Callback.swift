@@ -66,13 +66,30 @@ extension WebSocketServer {
 
     private func receive(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         let wsi = connection.wsi
+        if let discarding = connection.discarding {
+            if discarding == .untilMessageEnds, lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 {
+                connection.discarding = .untilClosed
+                requestClose(connection, .messageTooBig, "message larger than \(configuration.maxFrameBytes) bytes")
+            }
+            return 0
+        }
         if connection.partialMessage.isEmpty { connection.partialIsBinary = lws_frame_is_binary(wsi) != 0 }
         let total = connection.partialMessage.count + bytes.count + Int(lws_remaining_packet_payload(wsi))
         guard total <= configuration.maxFrameBytes else {
             ServerMetrics.oversizeFrames.increment()
-            var reason = Array("message larger than \(configuration.maxFrameBytes) bytes".utf8)
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &reason, reason.count)
-            return -1
+            // Close from the writable callback (lws then sends the close frame and waits for the
+            // client's) and read and drop the rest meanwhile: returning -1 here would reset the socket
+            // under unread data, and the client would see 1006 instead of 1009. A message in fragments
+            // is dropped to its end first (bounded by the close timeout).
+            connection.partialMessage = []
+            if lws_is_final_fragment(wsi) != 0 {
+                connection.discarding = .untilClosed
+                requestClose(connection, .messageTooBig, "message larger than \(configuration.maxFrameBytes) bytes")
+            } else {
+                connection.discarding = .untilMessageEnds
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 10)
+            }
+            return 0
         }
         let final = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         guard final else {

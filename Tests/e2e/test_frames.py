@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+import websockets
+
 
 def padded_presence_set(rid: str, total: int, status: str = "away", note: str = "pad") -> str:
     """A valid presence.set whose JSON text is exactly `total` bytes, padded with
@@ -23,6 +26,44 @@ async def test_frame_over_max_frame_bytes_closes_1009(server_factory):
     code = await c.wait_closed()
     assert code == 1009, f"expected close 1009, got {code}"
     assert not c.replies.get("big1"), "an oversize frame must not be answered"
+
+
+@pytest.mark.parametrize("size", [70_000, 256 * 1024, 1024 * 1024, 16 * 1024 * 1024],
+                         ids=["70KB", "256KiB", "1MiB", "16MiB"])
+async def test_oversize_message_of_any_size_closes_1009(server, size):
+    """Against the default 64 KiB limit: the server sends its close frame and keeps reading (and
+    discarding) until the client's close, so the client sees 1009, not a reset (1006)."""
+    c = await server.login("u1", "msl")
+    try:
+        await c.send_raw(padded_presence_set("big1", size))
+    except websockets.exceptions.ConnectionClosed:
+        pass  # the close may arrive while the client is still sending
+    code = await c.wait_closed(timeout=30)
+    assert code == 1009, f"expected close 1009 for a {size}-byte message, got {code}"
+    assert not c.replies.get("big1")
+
+
+async def test_oversize_message_in_fragments_closes_1009(server):
+    c = await server.login("u1", "msl")
+    text = padded_presence_set("big2", 300_000)
+    try:
+        await c.send_raw([text[i : i + 4096] for i in range(0, len(text), 4096)])
+    except websockets.exceptions.ConnectionClosed:
+        pass  # the server's close may arrive before the last fragments are sent
+    code = await c.wait_closed(timeout=30)
+    assert code == 1009, f"expected close 1009 for a fragmented oversize message, got {code}"
+
+
+async def test_other_connections_survive_an_oversize_message(server):
+    c = await server.login("u1", "msl")
+    other = await server.login("u2", "msl")
+    try:
+        await c.send_raw(padded_presence_set("big3", 1024 * 1024))
+    except websockets.exceptions.ConnectionClosed:
+        pass
+    assert await c.wait_closed(timeout=30) == 1009
+    await other.ok("presence.set", status="away")
+    assert other.is_open
 
 
 async def test_frame_just_under_max_frame_bytes_is_answered(server_factory):
