@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke bench-hotpath
+.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -94,6 +94,10 @@ bench: deps
 ## bench-hotpath: release build, then issue 18's figures (chat, MOD, calls, fan-out) with the server's own /metrics p99 beside the harness's (~5 min; loadtest/hotpath.sh)
 bench-hotpath: deps
 	loadtest/hotpath.sh
+
+## conformance: Autobahn|Testsuite (RFC 6455 cases 1-10) against liaison serve --echo-path /echo; needs Python 2.7 or Docker (conformance/run.sh, docs/CONFORMANCE.md)
+conformance: build-debug
+	LIAISON_BIN="$(CURDIR)/$(DEBUG_BIN)" conformance/run.sh
 
 ## bench-smoke: every load-test scenario for ~2 s against a debug server; fails on any protocol error (loadtest/smoke.sh)
 bench-smoke:

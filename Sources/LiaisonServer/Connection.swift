@@ -8,8 +8,9 @@ import Synchronization
 final class Connection: Peer, @unchecked Sendable {
     /// The lws handle; valid until `closed`.
     let wsi: OpaquePointer
-    /// The domain session this connection owns (it refers back to the connection weakly).
-    let session: Session
+    /// The domain session this connection owns (it refers back to the connection weakly); nil on the
+    /// echo path, where every message goes back as it came.
+    let session: Session?
 
     /// Connections alive in this process (created and not yet freed): what a leak test watches.
     static var liveCount: Int { live.load(ordering: .relaxed) }
@@ -44,12 +45,12 @@ final class Connection: Peer, @unchecked Sendable {
         case untilMessageEnds
     }
 
-    /// A connection for `wsi` with a new session of `hub`, started.
-    init(wsi: OpaquePointer, hub: Hub) {
+    /// A connection for `wsi` with a new session of `hub`, started; or, with `echo`, without one.
+    init(wsi: OpaquePointer, hub: Hub, echo: Bool = false) {
         self.wsi = wsi
-        session = hub.makeSession()
+        session = echo ? nil : hub.makeSession()
         Self.live.add(1, ordering: .relaxed)
-        session.start(peer: self)
+        session?.start(peer: self)
     }
 
     deinit { Self.live.subtract(1, ordering: .relaxed) }

@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Double = 2
     /// Development mode: `GET /dev/token` mints tokens with the server's secret (never in production).
     public var dev = false
+    /// A WebSocket path that echoes every message back through the same connection code as `/ws`
+    /// (reassembly, size limit, UTF-8 check, close handling): for RFC 6455 conformance runs. Off (nil)
+    /// by default.
+    public var echoPath: String?
     public var hub = HubConfiguration()
 
     public init(jwtSecret: String) {

@@ -57,7 +57,8 @@ extension WebSocketServer {
 
     private func established(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) {
         guard let slot else { return }
-        let connection = Connection(wsi: wsi, hub: hub)
+        let echo = configuration.echoPath.map { $0 == requestPath(wsi) } ?? false
+        let connection = Connection(wsi: wsi, hub: hub, echo: echo)
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[ObjectIdentifier(connection)] = connection
         ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
@@ -105,12 +106,34 @@ extension WebSocketServer {
             connection.partialMessage = []
         }
         ServerMetrics.framesIn.increment()
+        guard let session = connection.session else {
+            echo(message, binary: connection.partialIsBinary, on: connection)
+            return 0
+        }
         if connection.partialIsBinary {
-            connection.session.receiveBinary()
+            session.receiveBinary()
         } else {
-            connection.session.receive(text: message)
+            session.receive(text: message)
         }
         return 0
+    }
+
+    /// The echo path: the message goes back as it came, text or binary, through the same outbox.
+    private func echo(_ message: Data, binary: Bool, on connection: Connection) {
+        let frame = OutboundFrame(payload: message, binary: binary)
+        connection.backlog.add(frame.count, ordering: .relaxed)
+        connection.enqueue(frame)
+        adjustOutboxTotal(frame.count)
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// The path of the upgrade request (`/ws`), or nil.
+    private func requestPath(_ wsi: OpaquePointer) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        guard length > 0, length < 4096 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_GET_URI) > 0 else { return nil }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     /// Writes queued frames while the socket takes them (lws buffers a partial write itself and then
@@ -120,7 +143,8 @@ extension WebSocketServer {
         var written = 0
         while written < Self.framesPerWriteable, let next = connection.peek() {
             let count: Int
-            if connection.queuedFrames > 1, WebSocketFraming.headerBytes(next.count) + next.count <= Self.coalescingBytes / 2 {
+            if connection.queuedFrames > 1, !next.isBinary,
+               WebSocketFraming.headerBytes(next.count) + next.count <= Self.coalescingBytes / 2 {
                 count = writeCoalesced(connection, limit: Self.framesPerWriteable - written)
             } else {
                 count = writeInPlace(connection)
@@ -147,7 +171,8 @@ extension WebSocketServer {
     private func writeInPlace(_ connection: Connection) -> Int {
         guard let frame = connection.dequeue() else { return 0 }
         adjustOutboxTotal(-frame.count)
-        let sent = lws_write(connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count, LWS_WRITE_TEXT)
+        let sent = lws_write(connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count,
+                             frame.isBinary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         guard sent >= frame.count else { return 0 }
         frame.deliveryFinished()
         return 1
@@ -158,7 +183,7 @@ extension WebSocketServer {
     private func writeCoalesced(_ connection: Connection, limit: Int) -> Int {
         var length = 0
         var bytes = 0
-        while coalesced.count < limit, let frame = connection.peek() {
+        while coalesced.count < limit, let frame = connection.peek(), !frame.isBinary {
             let framed = WebSocketFraming.headerBytes(frame.count) + frame.count
             guard length + framed <= coalescing.count else { break }
             _ = connection.dequeue()
@@ -187,7 +212,7 @@ extension WebSocketServer {
         connection.discardOutbox()
         connections[ObjectIdentifier(connection)] = nil
         ServerMetrics.connections.record(liveConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
-        connection.session.disconnected()
+        connection.session?.disconnected()
     }
 
     // MARK: Frames from other threads

@@ -14,6 +14,8 @@ public final class OutboundFrame: @unchecked Sendable {
     public let storage: UnsafeMutableRawBufferPointer
 
     public var count: Int { storage.count - Self.headroom }
+    /// A binary frame (only the echo endpoint sends them); the protocol's frames are text.
+    public let isBinary: Bool
 
     /// When the frame was made: the start of its fan-out's time.
     private let madeAt = ContinuousClock.now
@@ -21,7 +23,8 @@ public final class OutboundFrame: @unchecked Sendable {
     private let unwritten = Atomic<Int>(0)
 
     /// Copies `payload` into a new buffer behind the headroom.
-    public init(payload: some Collection<UInt8>) {
+    public init(payload: some Collection<UInt8>, binary: Bool = false) {
+        isBinary = binary
         storage = .allocate(byteCount: Self.headroom + payload.count, alignment: 16)
         UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]).copyBytes(from: payload)
     }
