@@ -55,6 +55,12 @@ public final class UserDirectory: Sendable {
         return changed
     }
 
+    /// Up to `limit` users of `tenant` that `include` accepts, sorted by name (then id).
+    public func search(tenant: String, limit: Int, where include: (UserRecord) -> Bool) -> [UserRecord] {
+        let found = users.withLock { $0.values.filter { $0.tenant == tenant && include($0) } }
+        return Array(found.sorted { ($0.name.lowercased(), $0.user) < ($1.name.lowercased(), $1.user) }.prefix(limit))
+    }
+
     /// Every known user of `tenant` with `role`.
     public func users(tenant: String, role: Role) -> [UserRecord] {
         users.withLock { $0.values.filter { $0.tenant == tenant && $0.role == role } }

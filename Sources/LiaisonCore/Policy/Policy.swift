@@ -55,6 +55,13 @@ public struct Policy: Sendable {
         sharingRoom || watchable[watcher, default: []].contains(target)
     }
 
+    /// May `searcher` find `target` in the people directory? Whom they may watch, open a direct room
+    /// with or invite: an HCP finds MSLs and FMDs, never other HCPs.
+    public func mayFind(_ searcher: Role, _ target: Role) -> Bool {
+        watchable[searcher, default: []].contains(target) || directRoomPeers[searcher, default: []].contains(target)
+            || invitable[searcher, default: []].contains(target)
+    }
+
     /// May `role` provision users of its tenant?
     public func mayProvisionUsers(_ role: Role) -> Bool { role == .admin }
 }

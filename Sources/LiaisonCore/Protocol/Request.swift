@@ -5,6 +5,7 @@ public enum Request: Sendable {
     case presenceWatch(UserList)
     case presenceUnwatch(UserList)
     case userPut(UserPut)
+    case userSearch(UserSearch)
     case roomCreate(RoomCreate)
     case roomInvite(RoomInvite)
     case roomLeave(RoomRef)
@@ -51,6 +52,14 @@ public enum Request: Sendable {
         public let role: Role
         public let name: String?
         public let areas: [String]?
+    }
+
+    /// `user.search {query?, role?, area?, limit?}`: the people directory.
+    public struct UserSearch: Decodable, Sendable {
+        public let query: String?
+        public let role: Role?
+        public let area: String?
+        public let limit: Int?
     }
 
     /// `room.create {kind, members, title?}`.
@@ -166,6 +175,7 @@ public enum Request: Sendable {
         "presence.watch": { .presenceWatch(try $0.decode()) },
         "presence.unwatch": { .presenceUnwatch(try $0.decode()) },
         "user.put": { .userPut(try $0.decode()) },
+        "user.search": { .userSearch(try $0.decode()) },
         "room.create": { .roomCreate(try $0.decode()) },
         "room.invite": { .roomInvite(try $0.decode()) },
         "room.leave": { .roomLeave(try $0.decode()) },

@@ -198,6 +198,8 @@ public final class Session: @unchecked Sendable {
             return .empty
         case .userPut(let params):
             return .ok(try await userPut(params, caller: caller))
+        case .userSearch(let params):
+            return .ok(try await userSearch(params, caller: caller))
         case .roomCreate(let params):
             try await roomCreate(params, caller: caller, responder: responder)
         case .roomInvite(let params):
