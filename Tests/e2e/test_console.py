@@ -444,3 +444,15 @@ def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
         page.wait(lambda page=page: page.pc_state() is None, f"no live RTCPeerConnection in {page.name}")
     # The call leaves a system message in the room.
     hcp.wait(lambda: hcp.d.find_elements(By.CSS_SELECTOR, "#messages li.system"), "the call's system message in the room", timeout=10)
+
+
+def test_console_sign_in_says_why_a_token_was_refused(server_factory, browsers):
+    srv = server_factory()
+    page = browsers("expired")
+    page.open(srv.http)
+    page.type_into("Token", token(srv.secret, "mika", "msl", TENANT, name="Mika Laine", ttl=-120))
+    page.click("Sign in")
+    page.wait(lambda: "token expired" in page.text("#signin-error"), "the sign-in page to say the token expired")
+    page.type_into("Token", token("another-secret-that-is-long-enough-for-hs256", "mika", "msl", TENANT))
+    page.click("Sign in")
+    page.wait(lambda: "bad signature" in page.text("#signin-error"), "the sign-in page to say the signature is bad")

@@ -28,7 +28,8 @@ async def test_hello_success_returns_user_role_session_heartbeat_then_synced(ser
     await c.ok("presence.set", status="online")
 
 
-async def _expect_unauthorized_then_4401(server, tok, label):
+async def _expect_unauthorized_then_4401(server, tok, label, message=None):
+    """`hello` with `tok` is refused `unauthorized` (with `message`, when given), then close 4401."""
     c = await server.connect(label)
     rid = await c.send("hello", token=tok, device="d1", client="e2e")
     r = await c.reply(rid)
@@ -36,6 +37,8 @@ async def _expect_unauthorized_then_4401(server, tok, label):
     assert r["code"] == "unauthorized", r
     assert r["id"] == rid
     assert isinstance(r.get("message"), str), r
+    if message is not None:
+        assert r["message"] == message, r
     code = await c.wait_closed()
     assert code == 4401, f"expected close 4401, got {code}"
     assert not c.pending("synced")
@@ -43,7 +46,7 @@ async def _expect_unauthorized_then_4401(server, tok, label):
 
 async def test_hello_with_bad_signature_is_unauthorized_and_closes_4401(server):
     tok = token("not-the-server-secret-but-long-enough-for-hs256", "u1", "msl", "t1")
-    await _expect_unauthorized_then_4401(server, tok, "badsig")
+    await _expect_unauthorized_then_4401(server, tok, "badsig", "token rejected: bad signature")
 
 
 async def test_hello_with_tampered_payload_is_unauthorized_and_closes_4401(server):
@@ -52,12 +55,12 @@ async def test_hello_with_tampered_payload_is_unauthorized_and_closes_4401(serve
     claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
     claims["role"] = "admin"
     p2 = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    await _expect_unauthorized_then_4401(server, f"{h}.{p2}.{s}", "tampered")
+    await _expect_unauthorized_then_4401(server, f"{h}.{p2}.{s}", "tampered", "token rejected: bad signature")
 
 
 async def test_hello_with_expired_token_is_unauthorized_and_closes_4401(server):
     tok = token(server.secret, "u1", "msl", "t1", ttl=-120)
-    await _expect_unauthorized_then_4401(server, tok, "expired")
+    await _expect_unauthorized_then_4401(server, tok, "expired", "token expired")
 
 
 async def test_hello_with_unsigned_alg_none_token_is_unauthorized_and_closes_4401(server):

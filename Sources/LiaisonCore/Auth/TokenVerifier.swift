@@ -30,10 +30,26 @@ public struct TokenVerifier: Sendable {
         }
         do {
             return try await keys.verify(token, as: TokenClaims.self)
-        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
-            throw ProtocolError(.unauthorized, "token rejected: \(error.reason ?? "claim verification failed")")
+        } catch let error as JWTError {
+            throw ProtocolError(.unauthorized, Self.reason(error))
         } catch {
-            throw ProtocolError(.unauthorized, "token rejected: invalid signature or claims")
+            throw ProtocolError(.unauthorized, "token rejected: malformed token")
+        }
+    }
+
+    /// Why a token was refused, in words a user can act on.
+    static func reason(_ error: JWTError) -> String {
+        switch error.errorType {
+        case .claimVerificationFailure where error.failedClaim is ExpirationClaim:
+            "token expired"
+        case .claimVerificationFailure:
+            "token rejected: \(error.reason ?? "a claim is invalid")"
+        case .signatureVerificationFailed:
+            "token rejected: bad signature"
+        case .unknownKID, .missingKIDHeader:
+            "token rejected: unknown key"
+        default:
+            "token rejected: malformed token or missing claims"
         }
     }
 

@@ -86,8 +86,11 @@ export class Connection extends EventTarget {
       this.session = ok;
       this.setState("syncing", { hello: ok });
     } catch (err) {
-      // unauthorized is followed by close 4401; anything else: let the close handler retry.
-      if (ws === this.ws && err.code !== "unauthorized") ws.close(4000, "hello failed");
+      // unauthorized is followed by close 4401 (keep the server's reason for it, e.g. "token
+      // expired"); anything else: let the close handler retry.
+      if (ws !== this.ws) return;
+      if (err.code === "unauthorized") this.refusal = err.message;
+      else ws.close(4000, "hello failed");
     }
   }
 
@@ -125,7 +128,7 @@ export class Connection extends EventTarget {
     const final = FINAL_CLOSE_CODES.get(ev.code);
     if (final) {
       this.stopped = true;
-      this.setState("closed", { code: ev.code, reason: final });
+      this.setState("closed", { code: ev.code, reason: (ev.code === 4401 && this.refusal) || final });
       return;
     }
     this.scheduleRetry(ev.reason || `closed (${ev.code})`);
