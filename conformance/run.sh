@@ -2,6 +2,7 @@
 # make conformance: Autobahn|Testsuite's fuzzing client (wstest -m fuzzingclient, RFC 6455 cases 1–10)
 # against `liaison serve --echo-path /echo`, which goes through the same connection code as /ws.
 # Fails on any FAILED case; the HTML/JSON report goes to conformance/reports/ (git-ignored).
+# COMPRESSION=on adds permessage-deflate and its cases (12, 13).
 #
 # wstest needs Python 2.7 (pip's autobahntestsuite). It is taken, in this order, from:
 #   1. WSTEST=/path/to/wstest;
@@ -12,7 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# COMPRESSION=on: the server offers permessage-deflate, and cases 12 and 13 (compression) run too.
+COMPRESSION=${COMPRESSION:-off}
 CASES=${CASES:-'"1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "8.*", "9.*", "10.*"'}
+[ "$COMPRESSION" = on ] && CASES="$CASES, \"12.*\", \"13.*\""
 REPORTS=$ROOT/conformance/reports
 BIN=${LIAISON_BIN:-$ROOT/.build/debug/liaison}
 # Cases that fail because of libwebsockets itself, not Liaison's code, each with its reason; they are
@@ -69,7 +73,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 DATA=$(mktemp -d -t liaison-conformance.XXXXXX)
 # Case 9 sends messages of up to 16 MiB: the echo server's limit must hold them.
 "$BIN" serve --host 127.0.0.1 --port "$PORT" --tls-port 0 --data-dir "$DATA" --jwt-secret conformance \
-    --echo-path /echo --max-frame-bytes 20000000 --outbox-limit-bytes 80000000 >"$REPORTS/server.log" 2>&1 &
+    --echo-path /echo --max-frame-bytes 20000000 --outbox-limit-bytes 80000000 --compression "$COMPRESSION" \
+    >"$REPORTS/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

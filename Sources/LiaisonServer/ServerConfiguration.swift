@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     /// (reassembly, size limit, UTF-8 check, close handling): for RFC 6455 conformance runs. Off (nil)
     /// by default.
     public var echoPath: String?
+    /// permessage-deflate (RFC 7692) for clients that offer it. Off by default: see docs/BENCHMARKS.md
+    /// for its memory and CPU cost.
+    public var compression = false
     public var hub = HubConfiguration()
 
     public init(jwtSecret: String) {

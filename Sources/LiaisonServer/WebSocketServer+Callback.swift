@@ -59,6 +59,7 @@ extension WebSocketServer {
         guard let slot else { return }
         let echo = configuration.echoPath.map { $0 == requestPath(wsi) } ?? false
         let connection = Connection(wsi: wsi, hub: hub, echo: echo)
+        if configuration.compression { Self.limitCompressionMemory(wsi) }
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[ObjectIdentifier(connection)] = connection
         ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
@@ -127,6 +128,15 @@ extension WebSocketServer {
         lws_callback_on_writable(connection.wsi)
     }
 
+    /// A compressing connection's own side costs memory only while it writes: a small zlib memory
+    /// level, and the compressor freed after each message (always allowed to the sender, RFC 7692 §7.1.1).
+    /// Does nothing when the client did not negotiate permessage-deflate.
+    private static func limitCompressionMemory(_ wsi: OpaquePointer) {
+        for (option, value) in [("mem_level", "1"), ("client_no_context_takeover", "1"), ("tx_buf_size", "10")] {
+            _ = lws_set_extension_option(wsi, "permessage-deflate", option, value)
+        }
+    }
+
     /// The path of the upgrade request (`/ws`), or nil.
     private func requestPath(_ wsi: OpaquePointer) -> String? {
         let length = Int(lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
@@ -143,7 +153,8 @@ extension WebSocketServer {
         var written = 0
         while written < Self.framesPerWriteable, let next = connection.peek() {
             let count: Int
-            if connection.queuedFrames > 1, !next.isBinary,
+            // With permessage-deflate lws compresses each write itself: no raw, coalesced writes.
+            if connection.queuedFrames > 1, !next.isBinary, !configuration.compression,
                WebSocketFraming.headerBytes(next.count) + next.count <= Self.coalescingBytes / 2 {
                 count = writeCoalesced(connection, limit: Self.framesPerWriteable - written)
             } else {

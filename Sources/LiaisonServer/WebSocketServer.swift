@@ -37,6 +37,8 @@ final class WebSocketServer: @unchecked Sendable {
     // C memory that outlives the context.
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let retryPolicy: UnsafeMutablePointer<lws_retry_bo_t>
+    /// The extensions the vhosts offer: permessage-deflate with `--compression on`, else none.
+    private let extensions: UnsafeMutablePointer<lws_extension>
     private var cStrings: [UnsafeMutablePointer<CChar>] = []
 
     init(configuration: ServerConfiguration, queue: OutboundQueue, hub: Hub, http: HTTPEndpoints) {
@@ -46,6 +48,7 @@ final class WebSocketServer: @unchecked Sendable {
         self.http = http
         protocols = .allocate(capacity: 2)
         retryPolicy = .allocate(capacity: 1)
+        extensions = .allocate(capacity: 2)
         coalescing = .allocate(byteCount: Self.coalescingBytes, alignment: 16)
         precondition(lwss_pre() <= OutboundFrame.headroom, "OutboundFrame.headroom is smaller than LWS_PRE")
     }
@@ -53,6 +56,7 @@ final class WebSocketServer: @unchecked Sendable {
     deinit {
         protocols.deallocate()
         retryPolicy.deallocate()
+        extensions.deallocate()
         coalescing.deallocate()
         cStrings.forEach { free($0) }
     }
@@ -73,6 +77,13 @@ final class WebSocketServer: @unchecked Sendable {
         // reassembled, so a small buffer keeps idle connections cheap.
         protocols.pointee.rx_buffer_size = 1024
         (protocols + 1).initialize(to: lws_protocols())
+        extensions.initialize(to: lws_extension())
+        (extensions + 1).initialize(to: lws_extension())
+        if configuration.compression {
+            extensions.pointee.name = UnsafePointer(cString("permessage-deflate"))
+            extensions.pointee.callback = lws_extension_callback_pm_deflate
+            extensions.pointee.client_offer = UnsafePointer(cString("permessage-deflate"))
+        }
 
         let tls = configuration.tlsPort > 0 && configuration.tlsCertificate != nil
         var info = lws_context_creation_info()
@@ -95,6 +106,7 @@ final class WebSocketServer: @unchecked Sendable {
         // lws turns TLS on for a vhost only when the vhost's own options ask for the SSL init too.
         info.options = lwss_option_validate_utf8() | (tls ? lwss_option_ssl_global_init() : 0)
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)
+        if configuration.compression { info.extensions = UnsafePointer(extensions) }
         if tls {
             info.ssl_cert_filepath = UnsafePointer(cString(configuration.tlsCertificate ?? ""))
             info.ssl_private_key_filepath = UnsafePointer(cString(configuration.tlsPrivateKey ?? ""))

@@ -29,6 +29,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between snapshots of changed rooms (LIAISON_SNAPSHOT_INTERVAL; default 5).") var snapshotInterval: Double?
     @Option(help: "batch (group commit before ok), always (a sync per record) or never (UNSAFE, benchmarks only) (LIAISON_FSYNC; default batch).") var fsync: String?
     @Flag(help: "Development mode: GET /dev/token mints tokens for any user (LIAISON_DEV=1). Never in production.") var dev = false
+    @Option(help: "permessage-deflate for clients that offer it: off or on (LIAISON_COMPRESSION; default off).") var compression: String?
     @Option(help: "WebSocket path that echoes every message, for conformance tests such as Autobahn (LIAISON_ECHO_PATH; default off).") var echoPath: String?
     @Option(help: "Seconds a MOD request stays open without a claim (LIAISON_MOD_TTL; default 120).") var modTtl: Double?
     @Option(help: "Seconds a call rings before it ends with timeout (LIAISON_RING_TIMEOUT; default 45).") var ringTimeout: Double?
@@ -94,6 +95,11 @@ struct Serve: AsyncParsableCommand {
         server.hub.fsync = fsyncMode
         server.dev = dev || ["1", "true", "yes"].contains(Environment.value(for: "dev")?.lowercased() ?? "")
         server.echoPath = try Environment.resolve(echoPath, "echo-path", nil) { $0 }
+        switch try Environment.resolve(compression, "compression", "off", parse: { $0 }) {
+        case "off": server.compression = false
+        case "on": server.compression = true
+        default: throw ValidationError("--compression must be off or on")
+        }
         if let path = server.echoPath, !path.hasPrefix("/") || path == "/ws" {
             throw ValidationError("--echo-path must be a path starting with / other than /ws")
         }
