@@ -73,7 +73,7 @@ import Testing
 
     @Test func presenceEventCarriesTypeAndEveryField() throws {
         let info = PresenceInfo(user: "u1", status: .away, note: nil, devices: 2, lastSeen: 1_700_000_000_000)
-        let json = try object(FrameEncoder.event(PresenceEvent(info: info)))
+        let json = try object(FrameEncoder.event(PresenceEvent(info: info, name: "Una")))
         #expect(json["type"] as? String == "presence")
         #expect(json["user"] as? String == "u1")
         #expect(json["status"] as? String == "away")

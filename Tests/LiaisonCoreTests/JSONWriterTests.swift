@@ -22,19 +22,19 @@ import Testing
 
     @Test func stringsWithAnythingInThemParseBackToThemselves() throws {
         for string in Self.awkwardStrings {
-            let json = try object(TypingEvent(room: string, user: "u"))
+            let json = try object(TypingEvent(room: string, user: "u", name: "U"))
             #expect(json["room"] as? String == string)
         }
     }
 
     @Test func integersAreWrittenExactlyAcrossTheirRange() throws {
         for value: UInt64 in [0, 1, 9, 10, 99, 100, 12345, 1 << 53, UInt64.max] {
-            let json = try object(ReceiptEvent(room: "r", user: "u", seq: value))
+            let json = try object(ReceiptEvent(room: "r", user: "u", name: "U", seq: value))
             #expect((json["seq"] as? NSNumber)?.uint64Value == value)
         }
         for value: Int64 in [0, -1, -10, 1_764_500_000_000, Int64.min, Int64.max] {
             let frame = FrameEncoder.event(MessageEvent(
-                room: "r", seq: 1, from: "u", body: "b", ts: value, clientMsgID: nil, kind: .text))
+                room: "r", seq: 1, from: "u", fromName: nil, body: "b", ts: value, clientMsgID: nil, kind: .text))
             #expect(try JSONDecoder().decode(MessageEvent.self, from: frame.payload).ts == value)
         }
     }
@@ -63,11 +63,12 @@ import Testing
     @Test func aMessageEventDecodesBackToItsFields() throws {
         for string in Self.awkwardStrings {
             for id in [nil, "cm-\(string)"] {
-                let event = MessageEvent(room: "r1", seq: 42, from: string, body: string, ts: 17, clientMsgID: id, kind: .system)
+                let event = MessageEvent(room: "r1", seq: 42, from: string, fromName: "N \(string)", body: string, ts: 17, clientMsgID: id,
+                                         kind: .system)
                 let decoded = try JSONDecoder().decode(MessageEvent.self, from: FrameEncoder.event(event).payload)
                 #expect(decoded.type == "msg")
                 #expect(decoded.room == "r1" && decoded.seq == 42 && decoded.ts == 17)
-                #expect(decoded.from == string && decoded.body == string)
+                #expect(decoded.from == string && decoded.body == string && decoded.fromName == "N \(string)")
                 #expect(decoded.clientMsgID == id)
                 #expect(decoded.kind == .system)
             }
@@ -75,8 +76,8 @@ import Testing
     }
 
     @Test func aMessageEventWithoutClientMessageIDHasNoSuchKey() throws {
-        let json = try object(MessageEvent(room: "r", seq: 1, from: "u", body: "b", ts: 1, clientMsgID: nil, kind: .text))
-        #expect(json.keys.sorted() == ["body", "from", "kind", "room", "seq", "ts", "type"])
+        let json = try object(MessageEvent(room: "r", seq: 1, from: "u", fromName: nil, body: "b", ts: 1, clientMsgID: nil, kind: .text))
+        #expect(json.keys.sorted() == ["body", "from", "kind", "room", "seq", "ts", "type"])  // no from_name when unknown
     }
 
     @Test func okWithAWrittenResultMergesItsFields() throws {
@@ -90,16 +91,17 @@ import Testing
     }
 
     @Test func presenceCarriesNullNoteAndLastSeen() throws {
-        let online = try object(PresenceEvent(info: PresenceInfo(user: "u", status: .online, note: nil, devices: 2, lastSeen: nil)))
+        let online = try object(PresenceEvent(info: PresenceInfo(user: "u", status: .online, note: nil, devices: 2, lastSeen: nil), name: "Una"))
         #expect(online["type"] as? String == "presence")
         #expect(online["status"] as? String == "online")
         #expect(online["note"] is NSNull)
         #expect(online["last_seen"] is NSNull)
         #expect(online["devices"] as? Int == 2)
-        let away = try object(PresenceEvent(info: PresenceInfo(user: "u", status: .away, note: "at lunch", devices: 0, lastSeen: 5)))
+        let away = try object(PresenceEvent(info: PresenceInfo(user: "u", status: .away, note: "at lunch", devices: 0, lastSeen: 5), name: "Una"))
         #expect(away["note"] as? String == "at lunch")
         #expect(away["last_seen"] as? Int == 5)
-        #expect(away.count == 6)
+        #expect(away.count == 7)
+        #expect(away["name"] as? String == "Una")
     }
 
     @Test func modOfferCarriesTheRequestAndItsRequester() throws {
@@ -138,9 +140,9 @@ import Testing
             "type": "call.ring", "call": "c1", "room": "r1", "from": ["user": "a", "name": "A", "device": "d"],
             "media": "video", "sdp": sdp,
         ] as NSDictionary)
-        let accepted = try object(CallAcceptedEvent(call: "c1", by: .init(user: "b", device: "e"), sdp: sdp))
+        let accepted = try object(CallAcceptedEvent(call: "c1", by: .init(user: "b", name: "Bo", device: "e"), sdp: sdp))
         #expect(accepted as NSDictionary == [
-            "type": "call.accepted", "call": "c1", "by": ["user": "b", "device": "e"], "sdp": sdp,
+            "type": "call.accepted", "call": "c1", "by": ["user": "b", "name": "Bo", "device": "e"], "sdp": sdp,
         ] as NSDictionary)
         #expect(try object(CallEndedEvent(call: "c1", reason: "hangup")) as NSDictionary
             == ["type": "call.ended", "call": "c1", "reason": "hangup"] as NSDictionary)

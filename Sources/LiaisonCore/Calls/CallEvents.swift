@@ -31,6 +31,7 @@ struct CallRingEvent: JSONWritable {
 struct CallAcceptedEvent: JSONWritable {
     struct By {
         let user: String
+        let name: String
         let device: String
     }
 
@@ -44,6 +45,7 @@ struct CallAcceptedEvent: JSONWritable {
         writer.field("call", call)
         writer.object("by") { writer in
             writer.field("user", by.user)
+            writer.field("name", by.name)
             writer.field("device", by.device)
         }
         writer.field("sdp", sdp)

@@ -106,7 +106,7 @@ public actor CallService {
             inCall[UserKey(tenant: call.tenant, user: call.caller.user)] = call.id
             inCall[caller.key] = call.id
             CallMetrics.setup.recordMilliseconds(now - call.createdAt)
-            send(FrameEncoder.event(CallAcceptedEvent(call: call.id, by: .init(user: caller.record.user, device: caller.device),
+            send(FrameEncoder.event(CallAcceptedEvent(call: call.id, by: .init(user: caller.record.user, name: caller.record.name, device: caller.device),
                                                       sdp: params.sdp)), to: [call.caller.session])
             send(FrameEncoder.event(CallEndedEvent(call: call.id, reason: "answered_elsewhere")), to: elsewhere.map(\.session))
             audit.record(AuditEvent("call.accept", tenant: call.tenant, actor: caller.record.user, device: caller.device,

@@ -38,6 +38,11 @@ public final class UserDirectory: Sendable {
         users.withLock { $0[key] }
     }
 
+    /// The display name of `user` of `tenant`: their name when known, else the id.
+    public func name(of user: String, tenant: String) -> String {
+        lookup(UserKey(tenant: tenant, user: user))?.name ?? user
+    }
+
     /// Records `record`, persisting it when it is new or changed; returns once it is durable. Returns
     /// whether it changed.
     @discardableResult

@@ -5,8 +5,10 @@ public actor PresenceService {
     private let registry: SessionRegistry
     private let transport: any Transport
     private let audit: AuditLog
+    private let directory: UserDirectory
 
-    init(grace: Double, registry: SessionRegistry, transport: any Transport, audit: AuditLog) {
+    init(grace: Double, registry: SessionRegistry, transport: any Transport, audit: AuditLog, directory: UserDirectory) {
+        self.directory = directory
         self.grace = .milliseconds(Int64(grace * 1000))
         self.registry = registry
         self.transport = transport
@@ -27,7 +29,11 @@ public actor PresenceService {
     }
 
     func watch(_ users: [UserKey], session: SessionID) -> [PresenceInfo] {
-        book.watch(users, session: session)
+        book.watch(users, session: session).map { info in
+            var named = info
+            named.name = directory.name(of: info.user, tenant: users.first?.tenant ?? "")
+            return named
+        }
     }
 
     /// The current status of each of `users`.
@@ -52,7 +58,8 @@ public actor PresenceService {
                                         detail: ["status": info.status.rawValue, "devices": String(info.devices)]))
                 let peers = registry.sessions(watchers).compactMap(\.peer)
                 if !peers.isEmpty {
-                    transport.broadcast(FrameEncoder.event(PresenceEvent(info: info)), to: peers)
+                    let name = directory.name(of: user.user, tenant: user.tenant)
+                    transport.broadcast(FrameEncoder.event(PresenceEvent(info: info, name: name)), to: peers)
                 }
             case .armGrace(let user, let generation):
                 let grace = self.grace

@@ -35,15 +35,18 @@ public struct PresenceInfo: Sendable, Equatable, Encodable {
     public var note: String?
     public var devices: Int
     public var lastSeen: Millis?
+    /// The user's display name, filled in where the info leaves the server (`presence.watch`).
+    public var name: String?
 
     enum CodingKeys: String, CodingKey {
-        case user, status, note, devices
+        case user, name, status, note, devices
         case lastSeen = "last_seen"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(user, forKey: .user)
+        try container.encodeIfPresent(name, forKey: .name)
         try container.encode(status, forKey: .status)
         try container.encode(note, forKey: .note)
         try container.encode(devices, forKey: .devices)
@@ -59,10 +62,13 @@ public struct PresenceInfo: Sendable, Equatable, Encodable {
 /// The `presence` event.
 struct PresenceEvent: JSONWritable {
     let info: PresenceInfo
+    /// The user's display name.
+    let name: String
 
     func writeFields(to writer: inout JSONWriter) {
         writer.field("type", "presence")
         writer.field("user", info.user)
+        writer.field("name", name)
         writer.field("status", info.status)
         writer.field("note", orNull: info.note)
         writer.field("devices", info.devices)

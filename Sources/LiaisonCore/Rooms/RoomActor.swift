@@ -34,7 +34,13 @@ actor RoomActor {
         durableSeq.store(seq, ordering: .releasing)
     }
 
-    func summary(for user: String) -> RoomSummary { state.summary(for: user) }
+    func summary(for user: String) -> RoomSummary {
+        var summary = state.summary(for: user)
+        summary.memberNames = Dictionary(uniqueKeysWithValues: state.members.map { ($0, name($0)) })
+        return summary
+    }
+
+    private func name(_ user: String) -> String { context.directory.name(of: user, tenant: tenant) }
 
     // MARK: Messages
 
@@ -53,7 +59,8 @@ actor RoomActor {
     /// Appends a message; the sender's `ok` and everyone's `msg` go out once it is durable. A resend of
     /// a `client_msg_id` answers with the first message's `ok` and appends nothing.
     @discardableResult
-    func send(from: String, body: String, clientMsgID: String?, kind: MessageKind, responder: Responder?)
+    func send(from: String, fromName: String? = nil, body: String, clientMsgID: String?, kind: MessageKind,
+              responder: Responder?)
         throws(ProtocolError) -> UInt64
     {
         guard kind == .system || state.isMember(from) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
@@ -66,7 +73,8 @@ actor RoomActor {
         let seq = state.nextSeq
         let ts = WallClock.now()
         let frame = FrameEncoder.event(MessageEvent(
-            room: id, seq: seq, from: from, body: body, ts: ts, clientMsgID: clientMsgID, kind: kind))
+            room: id, seq: seq, from: from, fromName: fromName ?? name(from), body: body, ts: ts, clientMsgID: clientMsgID,
+            kind: kind))
         state.append(StoredMessage(seq: seq, from: from, clientMsgID: clientMsgID, ts: ts, frame: frame))
         context.index.markDirty(id)
         let (members, tenant, room, context) = (state.members, tenant, id, context)
@@ -162,7 +170,7 @@ actor RoomActor {
     private func journalMembership(user: String, action: String, responder: Responder?) {
         context.index.markDirty(id)
         let recipients = state.members + (action == "left" ? [user] : [])
-        let event = FrameEncoder.event(MemberEvent(room: id, user: user, action: action))
+        let event = FrameEncoder.event(MemberEvent(room: id, user: user, name: name(user), action: action))
         let (tenant, context) = (tenant, context)
         context.journal.append(.bytes(RoomRecord.encode(RoomRecord.Member(room: id, user: user, action: action)))) {
             responder?.ok()
@@ -195,7 +203,7 @@ actor RoomActor {
         }
         context.index.markDirty(id)
         let others = state.members.filter { $0 != user }
-        let receipt = FrameEncoder.event(ReceiptEvent(room: id, user: user, seq: seq))
+        let receipt = FrameEncoder.event(ReceiptEvent(room: id, user: user, name: name(user), seq: seq))
         let record = RoomRecord.Cursor(type: "msg.read", room: id, user: user, seq: seq)
         let (tenant, context) = (tenant, context)
         context.journal.append(.bytes(RoomRecord.encode(record))) {
@@ -215,7 +223,7 @@ actor RoomActor {
     func typing(_ user: String) throws(ProtocolError) {
         guard state.isMember(user) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
         let others = state.members.filter { $0 != user }
-        context.deliver(FrameEncoder.event(TypingEvent(room: id, user: user)), to: others, tenant: tenant)
+        context.deliver(FrameEncoder.event(TypingEvent(room: id, user: user, name: name(user))), to: others, tenant: tenant)
     }
 
     // MARK: Snapshots

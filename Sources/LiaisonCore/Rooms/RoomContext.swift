@@ -5,6 +5,8 @@ struct RoomContext: Sendable {
     let registry: SessionRegistry
     let audit: AuditLog
     let index: RoomIndex
+    /// Display names for the events that name a user.
+    let directory: UserDirectory
     /// Messages a room keeps in memory beyond what is unarchived.
     let retention: Int
 

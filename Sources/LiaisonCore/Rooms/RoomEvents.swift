@@ -4,6 +4,8 @@ struct MessageEvent: Decodable, JSONWritable {
     let room: String
     let seq: UInt64
     let from: String
+    /// The sender's display name when sent (absent in messages stored before names were added).
+    let fromName: String?
     let body: String
     let ts: Millis
     let clientMsgID: String?
@@ -11,6 +13,7 @@ struct MessageEvent: Decodable, JSONWritable {
 
     enum CodingKeys: String, CodingKey {
         case type, room, seq, from, body, ts, kind
+        case fromName = "from_name"
         case clientMsgID = "client_msg_id"
     }
 
@@ -19,6 +22,7 @@ struct MessageEvent: Decodable, JSONWritable {
         writer.field("room", room)
         writer.field("seq", seq)
         writer.field("from", from)
+        writer.field("from_name", ifPresent: fromName)
         writer.field("body", body)
         writer.field("ts", ts)
         writer.field("client_msg_id", ifPresent: clientMsgID)
@@ -31,12 +35,14 @@ struct MemberEvent: JSONWritable {
     var type = "room.member"
     let room: String
     let user: String
+    let name: String
     let action: String
 
     func writeFields(to writer: inout JSONWriter) {
         writer.field("type", type)
         writer.field("room", room)
         writer.field("user", user)
+        writer.field("name", name)
         writer.field("action", action)
     }
 }
@@ -46,12 +52,14 @@ struct ReceiptEvent: JSONWritable {
     var type = "receipt"
     let room: String
     let user: String
+    let name: String
     let seq: UInt64
 
     func writeFields(to writer: inout JSONWriter) {
         writer.field("type", type)
         writer.field("room", room)
         writer.field("user", user)
+        writer.field("name", name)
         writer.field("seq", seq)
     }
 }
@@ -61,11 +69,13 @@ struct TypingEvent: JSONWritable {
     var type = "typing"
     let room: String
     let user: String
+    let name: String
 
     func writeFields(to writer: inout JSONWriter) {
         writer.field("type", type)
         writer.field("room", room)
         writer.field("user", user)
+        writer.field("name", name)
     }
 }
 
@@ -75,11 +85,14 @@ public struct RoomSummary: Encodable, Sendable {
     let kind: RoomKind
     let title: String?
     let members: [String]
+    /// Each member's display name, by id.
+    var memberNames: [String: String] = [:]
     let lastSeq: UInt64
     let unread: UInt64
 
     enum CodingKeys: String, CodingKey {
         case room, kind, title, members, unread
+        case memberNames = "member_names"
         case lastSeq = "last_seq"
     }
 
@@ -90,6 +103,7 @@ public struct RoomSummary: Encodable, Sendable {
         try container.encode(kind, forKey: .kind)
         try container.encode(title, forKey: .title)
         try container.encode(members, forKey: .members)
+        try container.encode(memberNames, forKey: .memberNames)
         try container.encode(lastSeq, forKey: .lastSeq)
         try container.encode(unread, forKey: .unread)
     }

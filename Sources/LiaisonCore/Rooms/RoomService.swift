@@ -10,7 +10,7 @@ public final class RoomService: Sendable {
 
     /// Loads every room snapshot and replays the journal's room records over them.
     init(dataDirectory: String, journal: Journal, records: [Data], retention: Int, transport: any Transport,
-         registry: SessionRegistry, audit: AuditLog, fileSystem: any FileSystem) throws {
+         registry: SessionRegistry, audit: AuditLog, directory: UserDirectory, fileSystem: any FileSystem) throws {
         roomsDirectory = Path.join(dataDirectory, "rooms")
         self.fileSystem = fileSystem
         try fileSystem.makeDirectory(roomsDirectory)
@@ -18,7 +18,7 @@ public final class RoomService: Sendable {
 
         let index = RoomIndex()
         context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
-                              index: index, retention: retention)
+                              index: index, directory: directory, retention: retention)
         for state in recovery.states.values {
             let room = RoomActor(state: state, context: context, archive: archive(state.id),
                                  hydrated: state.archivedSeq == 0)
@@ -83,7 +83,10 @@ public final class RoomService: Sendable {
         }
         context.index.markDirty(room.id)
         let record = RoomRecord.Created(room: room.id, tenant: tenant, kind: kind, title: title, members: everyone, ts: now)
-        let joined = everyone.dropFirst().map { ($0, FrameEncoder.event(MemberEvent(room: room.id, user: $0, action: "joined"))) }
+        let joined = everyone.dropFirst().map { member in
+            (member, FrameEncoder.event(MemberEvent(
+                room: room.id, user: member, name: context.directory.name(of: member, tenant: tenant), action: "joined")))
+        }
         context.journal.append(.bytes(RoomRecord.encode(record))) { [context] in
             responder?.ok(CreateResult(room: room.id))
             for (member, event) in joined { context.deliver(event, to: [member], tenant: tenant) }

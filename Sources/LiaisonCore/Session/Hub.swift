@@ -40,7 +40,7 @@ public final class Hub: Sendable {
         audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
         registry = SessionRegistry()
         presence = PresenceService(
-            grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit)
+            grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
         let journalDirectory = Path.join(dataPath, "journal")
         let (records, lastSegment) = try Journal.recover(
             journalDirectory, fileSystem: fileSystem, logger: Logger(label: "liaison.journal"))
@@ -48,7 +48,7 @@ public final class Hub: Sendable {
             directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
         rooms = try RoomService(
             dataDirectory: dataPath, journal: journal, records: records, retention: configuration.roomMemoryMessages,
-            transport: transport, registry: registry, audit: audit, fileSystem: fileSystem)
+            transport: transport, registry: registry, audit: audit, directory: directory, fileSystem: fileSystem)
         mod = try ModService(
             dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
             directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit,

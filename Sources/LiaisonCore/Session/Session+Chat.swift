@@ -15,7 +15,8 @@ extension Session {
             throw ProtocolError(.badRequest, "field 'client_msg_id' must be 1 to \(Self.maxClientMessageIDLength) characters")
         }
         let room = try hub.rooms.room(params.room, tenant: caller.record.tenant)
-        try await room.send(from: caller.record.user, body: params.body, clientMsgID: params.clientMsgID,
+        try await room.send(from: caller.record.user, fromName: caller.record.name, body: params.body,
+                            clientMsgID: params.clientMsgID,
                             kind: .text, responder: responder)
     }
 

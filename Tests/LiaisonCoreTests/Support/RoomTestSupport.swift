@@ -7,7 +7,7 @@ import Synchronization
 func storedMessage(_ seq: UInt64, room: String = "r1", from: String = "alice", clientMsgID: String? = nil,
                    body: String? = nil) -> StoredMessage {
     let ts = Millis(1_700_000_000_000) + Millis(seq)
-    let event = MessageEvent(room: room, seq: seq, from: from, body: body ?? "message \(seq) in \(room)", ts: ts,
+    let event = MessageEvent(room: room, seq: seq, from: from, fromName: nil, body: body ?? "message \(seq) in \(room)", ts: ts,
                              clientMsgID: clientMsgID, kind: .text)
     return StoredMessage(seq: seq, from: from, clientMsgID: clientMsgID, ts: ts, frame: FrameEncoder.event(event))
 }
