@@ -131,7 +131,7 @@ async def test_accept_race_between_two_devices_has_exactly_one_winner_10_rounds(
         assert len(oks) == 1 and len(refused) == 1, f"round {round_}: {summary}"
         winner, loser = oks[0], refused[0]
         acc = await alice.next_event("call.accepted", call=call)
-        assert acc == {"type": "call.accepted", "call": call, "by": {"user": "bob", "device": names[winner]},
+        assert acc == {"type": "call.accepted", "call": call, "by": {"user": "bob", "name": "Bob", "device": names[winner]},
                        "sdp": answers[winner]}, acc
         await loser.next_event("call.ended", call=call, reason="answered_elsewhere")
         await winner.no_event("call.ended", 0.0, call=call)
