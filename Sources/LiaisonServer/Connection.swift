@@ -25,6 +25,10 @@ final class Connection: Peer, @unchecked Sendable {
     private var outboxHead = 0
     private(set) var outboxBytes = 0
 
+    /// The frame lws may still be compressing (permessage-deflate drains a large message over several
+    /// writable turns, reading from the frame's buffer): kept alive until the next writable callback.
+    var compressing: OutboundFrame?
+
     /// A close to perform once the outbox is written.
     var pendingClose: (code: CloseCode, reason: String)?
     /// The socket is gone; nothing more is written.

@@ -150,6 +150,7 @@ extension WebSocketServer {
     /// reports the pipe choked), up to a bound so one busy connection cannot starve the others. Several
     /// small frames go out framed back to back in one write; a lone or large frame is framed in place.
     private func writeable(_ connection: Connection) -> Int32 {
+        connection.compressing = nil  // lws calls back only once it has drained the last one
         var written = 0
         while written < Self.framesPerWriteable, let next = connection.peek() {
             let count: Int
@@ -185,6 +186,7 @@ extension WebSocketServer {
         let sent = lws_write(connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count,
                              frame.isBinary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         guard sent >= frame.count else { return 0 }
+        if configuration.compression { connection.compressing = frame }
         frame.deliveryFinished()
         return 1
     }

@@ -70,3 +70,21 @@ async def test_compressed_messages_flow_both_ways_intact(server_factory):
         assert sorted(got) == sorted(bodies)
     await a.close()
     await b.close()
+
+
+async def test_large_messages_come_back_intact_when_compressed(server_factory):
+    """lws compresses a large message over several writable turns, reading from the frame's buffer:
+    the frame must outlive the write call (a freed buffer once came back as garbage)."""
+    import random
+
+    srv = server_factory(compression="on", echo_path="/echo", max_frame_bytes=1 << 20)
+    ws = await websockets.connect(srv.url.replace("/ws", "/echo"), max_size=None)
+    rng = random.Random(7)
+    # Many in a row: a freed buffer is soon reused by the next messages.
+    messages = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789 ") for _ in range(size))
+                for size in [70_000, 131_072, 300_000] * 10]
+    for message in messages:
+        await ws.send(message)
+    for message in messages:
+        assert await asyncio.wait_for(ws.recv(), 10) == message
+    await ws.close()
