@@ -51,7 +51,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("Console")]
+            // Protocol/ links to docs/schema and docs/asyncapi.yaml, served at /v1/schema and /v1/asyncapi.yaml.
+            resources: [.copy("Console"), .copy("Protocol")]
         ),
         // A client of the wire protocol over libwebsockets' client API.
         .target(

@@ -2,7 +2,8 @@ import Foundation
 import LiaisonCore
 import Prometheus
 
-/// Plain HTTP on the WebSocket port: `GET /healthz` and `GET /metrics`.
+/// Plain HTTP on the WebSocket port: `GET /healthz`, `GET /metrics`, the protocol's schema and AsyncAPI
+/// document, the console.
 struct HTTPEndpoints: Sendable {
     struct Response {
         var status: UInt32
@@ -14,6 +15,7 @@ struct HTTPEndpoints: Sendable {
     let started: ContinuousClock.Instant
     let connectionCount: @Sendable () -> Int
     let console = StaticFiles()
+    let protocolDocuments = ProtocolDocuments()
     /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
     let devSecret: String?
 
@@ -36,6 +38,10 @@ struct HTTPEndpoints: Sendable {
             return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
         case "/dev/token":
             return devToken(query)
+        case "/v1/schema":
+            return Response(status: 200, contentType: "application/schema+json", body: protocolDocuments.schema)
+        case "/v1/asyncapi.yaml":
+            return Response(status: 200, contentType: "application/yaml; charset=utf-8", body: protocolDocuments.asyncAPI)
         default:
             if let file = console.file(for: path) {
                 return Response(status: 200, contentType: file.contentType, body: file.body)

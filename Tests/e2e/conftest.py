@@ -29,6 +29,19 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a test whose clients received a frame that does not match docs/schema/server-frame.json
+    (the frames they send are checked as they are sent: see `Client`)."""
+    try:
+        return (yield)
+    finally:
+        factory = item.funcargs.get("server_factory")
+        violations = [v for c in factory.clients for v in c.schema_violations] if factory else []
+        if violations:
+            pytest.fail(f"{len(violations)} frame(s) broke the protocol schema:\n" + "\n".join(violations))
+
+
 class ServerFactory:
     """`server_factory(**flags)` starts `liaison serve` with the default test
     flags plus `flags` (`rate_limit=5` -> `--rate-limit 5`; value True -> bare

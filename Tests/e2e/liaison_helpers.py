@@ -26,6 +26,8 @@ import jwt
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from protocol_schema import protocol_schema
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBPROTOCOL = "liaison.v1"
 
@@ -126,6 +128,14 @@ class Client:
     A reader task collects every frame: replies (ok/error with an id) are
     filed by id, everything else (events, and id-less error replies such as
     the answer to malformed JSON) goes to the `events` list in arrival order.
+
+    Every frame is checked against the protocol's JSON Schema (docs/schema):
+    a request sent with `send_json` (and so `send`, `request`, `ok`, `error`)
+    must match client-frame.json or the send fails; every frame received must
+    match server-frame.json (an `ok` also its request's `replies/<type>.json`),
+    and those that do not are listed in `schema_violations`, which fail the
+    test (conftest.py). Frames a test breaks on purpose are sent unchecked:
+    `send(..., malformed=True)` or `send_raw`.
     """
 
     _ids = itertools.count(1)
@@ -141,6 +151,8 @@ class Client:
         self.frames: list[Any] = []          # everything received, in order
         self.replies: dict[str, list[dict]] = {}
         self.events: list[dict] = []
+        self.request_types: dict[str, str] = {}  # id -> type of each request sent with send_json
+        self.schema_violations: list[str] = []   # received frames that broke server-frame.json
         self.closed = asyncio.Event()
         self._changed = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
@@ -176,6 +188,7 @@ class Client:
                     except ValueError:
                         frame = {"_unparsable": msg}
                 self.frames.append(frame)
+                self._check_received(frame)
                 if (
                     isinstance(frame, dict)
                     and frame.get("type") in ("ok", "error")
@@ -194,6 +207,13 @@ class Client:
         finally:
             self.closed.set()
             self._notify()
+
+    def _check_received(self, frame: Any) -> None:
+        """Note a received frame that is not a valid reply or event (server-frame.json)."""
+        rid = frame.get("id") if isinstance(frame, dict) else None
+        problem = protocol_schema().server_frame_error(frame, self.request_types.get(rid))
+        if problem:
+            self.schema_violations.append(f"[{self.label}] received {problem}")
 
     async def _wait(self, predicate: Callable[[], Any], timeout: float, what: str):
         deadline = time.monotonic() + timeout
@@ -231,14 +251,28 @@ class Client:
         return f"r{next(Client._ids)}"
 
     async def send_json(self, obj: dict) -> None:
+        """Send a request, which must match client-frame.json."""
+        problem = protocol_schema().client_frame_error(obj)
+        assert problem is None, f"[{self.label}] tried to send {problem}"
+        self.request_types[obj["id"]] = obj["type"]
         await self.ws.send(json.dumps(obj))
 
     async def send_raw(self, data) -> None:
+        """Send `data` as it is (text, bytes, or an iterable of fragments), without the schema check."""
         await self.ws.send(data)
 
-    async def send(self, type_: str, id: str | None = None, **fields) -> str:
+    async def send(self, type_: str, id: str | None = None, malformed: bool = False, **fields) -> str:
+        """Send request `type_` with `fields`; return its id. `malformed=True` marks a request a test
+        breaks on purpose: it must not match client-frame.json, and is sent unchecked."""
         rid = id or self.new_id()
-        await self.send_json({"type": type_, "id": rid, **fields})
+        frame = {"type": type_, "id": rid, **fields}
+        if not malformed:
+            await self.send_json(frame)
+            return rid
+        assert protocol_schema().client_frame_error(frame), (
+            f"[{self.label}] {frame} is marked malformed but matches client-frame.json"
+        )
+        await self.send_raw(json.dumps(frame))
         return rid
 
     async def reply(self, rid: str, timeout: float = REPLY_TIMEOUT) -> dict:
@@ -255,8 +289,11 @@ class Client:
         assert r.get("type") == "ok", f"[{self.label}] {type_} {fields} expected ok, got {r}"
         return r
 
-    async def error(self, type_: str, code: str, timeout: float = REPLY_TIMEOUT, **fields) -> dict:
-        rid = await self.send(type_, **fields)
+    async def error(
+        self, type_: str, code: str, timeout: float = REPLY_TIMEOUT, malformed: bool = False, **fields
+    ) -> dict:
+        """Send request `type_` and assert it is refused with `code` (`malformed`: see `send`)."""
+        rid = await self.send(type_, malformed=malformed, **fields)
         r = await self.reply(rid, timeout)
         assert r.get("type") == "error", f"[{self.label}] {type_} {fields} expected error {code}, got {r}"
         assert r.get("code") == code, f"[{self.label}] {type_} {fields} expected error {code}, got {r}"

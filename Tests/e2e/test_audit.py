@@ -153,5 +153,5 @@ async def test_audit_read_by_a_non_admin_is_forbidden(server):
 
 async def test_audit_read_limit_out_of_range_is_bad_request(server):
     admin = await server.login("root", "admin")
-    await admin.error("audit.read", "bad_request", limit=0)
-    await admin.error("audit.read", "bad_request", limit=5000)
+    await admin.error("audit.read", "bad_request", limit=0, malformed=True)
+    await admin.error("audit.read", "bad_request", limit=5000, malformed=True)

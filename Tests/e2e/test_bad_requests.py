@@ -69,5 +69,5 @@ async def test_binary_frame_is_bad_request_keeps_connection_and_state(server):
 
 async def test_wrong_typed_watch_users_is_bad_request(server):
     a, w = await _setup(server)
-    r = await a.error("presence.watch", "bad_request", users="walt")
+    r = await a.error("presence.watch", "bad_request", users="walt", malformed=True)
     await _assert_alive_and_unchanged(server, a, w)

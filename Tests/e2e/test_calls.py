@@ -227,7 +227,8 @@ async def test_call_sdp_relays_renegotiation_between_the_two_devices(server):
     # the device answered elsewhere is out of it
     await laptop.error("call.sdp", "bad_request", call=call, description={"type": "offer", "sdp": OFFER})
     await laptop.no_event("call.sdp", 0.2)
-    await alice.error("call.sdp", "bad_request", call=call, description={"type": "pranswer", "sdp": OFFER})
+    await alice.error("call.sdp", "bad_request", call=call, description={"type": "pranswer", "sdp": OFFER},
+                      malformed=True)
 
 
 # ---------------------------------------------------------------- endings
@@ -468,10 +469,10 @@ async def test_an_hcp_calls_in_a_room_they_share_and_not_in_one_they_do_not(serv
 
 async def test_malformed_call_requests_are_bad_request(server):
     alice, (phone,), room = await alice_and_bob(server, ("phone",))
-    await alice.error("call.invite", "bad_request", room=room, media="hologram", sdp=OFFER)
-    await alice.error("call.invite", "bad_request", room=room, media="audio")
-    await alice.error("call.accept", "bad_request", call="c1")
-    await alice.error("call.candidate", "bad_request", call="c1", candidate="not an object")
+    await alice.error("call.invite", "bad_request", room=room, media="hologram", sdp=OFFER, malformed=True)
+    await alice.error("call.invite", "bad_request", room=room, media="audio", malformed=True)
+    await alice.error("call.accept", "bad_request", call="c1", malformed=True)
+    await alice.error("call.candidate", "bad_request", call="c1", candidate="not an object", malformed=True)
     await phone.no_event("call.ring", 0.2)
     await alice.error("call.accept", "not_found", call="nonexistent", sdp=ANSWER)
 
@@ -561,7 +562,7 @@ async def test_a_ringing_device_disconnecting_just_stops_ringing(server):
     await alice.no_event("call.ended", 0.3, call=call)
     await phone.ok("call.accept", call=call, sdp=ANSWER)
     acc = await alice.next_event("call.accepted", call=call)
-    assert acc["by"] == {"user": "bob", "device": "phone"}, acc
+    assert acc["by"] == {"user": "bob", "name": "Bob", "device": "phone"}, acc
 
 
 async def test_both_parties_gone_and_one_back_the_other_still_times_out(server_factory):

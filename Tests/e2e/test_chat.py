@@ -105,7 +105,7 @@ async def test_same_client_msg_id_in_another_room_is_a_new_message(chat_server):
 
 async def test_body_over_16_kib_is_too_large(chat_server):
     m, h, room = await pair(chat_server)
-    await m.error("msg.send", "too_large", room=room, body="x" * (16 * 1024 + 1), client_msg_id="big-1")
+    await m.error("msg.send", "too_large", room=room, body="x" * (16 * 1024 + 1), client_msg_id="big-1", malformed=True)
     assert m.is_open
     assert (await m.ok("room.history", room=room))["messages"] == []
     await h.no_event("msg", 0.2)
@@ -120,19 +120,19 @@ async def test_body_of_exactly_16_kib_is_accepted(chat_server):
 
 async def test_empty_body_is_bad_request(chat_server):
     m, h, room = await pair(chat_server)
-    await m.error("msg.send", "bad_request", room=room, body="", client_msg_id="e-1")
+    await m.error("msg.send", "bad_request", room=room, body="", client_msg_id="e-1", malformed=True)
     assert (await m.ok("room.history", room=room))["messages"] == []
 
 
 async def test_missing_body_is_bad_request(chat_server):
     m, h, room = await pair(chat_server)
-    await m.error("msg.send", "bad_request", room=room, client_msg_id="e-2")
+    await m.error("msg.send", "bad_request", room=room, client_msg_id="e-2", malformed=True)
     assert (await m.ok("room.history", room=room))["messages"] == []
 
 
 async def test_non_string_body_is_bad_request(chat_server):
     m, h, room = await pair(chat_server)
-    await m.error("msg.send", "bad_request", room=room, body=42, client_msg_id="e-3")
+    await m.error("msg.send", "bad_request", room=room, body=42, client_msg_id="e-3", malformed=True)
     assert (await m.ok("room.history", room=room))["messages"] == []
 
 
@@ -196,7 +196,7 @@ async def test_history_pages_newest_last_with_before(chat_server):
 async def test_history_limit_over_100_is_bad_request(chat_server):
     m, h, room = await pair(chat_server)
     await send_msg(m, room, "one")
-    await h.error("room.history", "bad_request", room=room, limit=101)
+    await h.error("room.history", "bad_request", room=room, limit=101, malformed=True)
 
 
 async def test_history_small_limit_returns_newest(chat_server):

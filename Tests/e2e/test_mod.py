@@ -442,16 +442,16 @@ async def test_claim_of_unknown_request_is_not_found(server_factory):
 async def test_request_validation(server_factory):
     srv = server_factory()
     hcp = await srv.login("hana", "hcp")
-    await hcp.error("mod.request", "too_large", area=AREA_A, question="x" * 4097, mode="chat")
+    await hcp.error("mod.request", "too_large", area=AREA_A, question="x" * 4097, mode="chat", malformed=True)
     # 4096 bytes is allowed; the limit is on bytes, not characters.
     await hcp.ok("mod.request", area=AREA_A, question="x" * 4096, mode="chat")
     await hcp.error("mod.request", "too_large", area=AREA_A, question="é" * 2049, mode="chat")
-    await hcp.error("mod.request", "bad_request", area="", question="q?", mode="chat")
-    await hcp.error("mod.request", "bad_request", area="   ", question="q?", mode="chat")
-    await hcp.error("mod.request", "bad_request", area=AREA_A, question="", mode="chat")
-    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="fax")
-    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="chat", ttl_s=0)
-    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="chat", ttl_s=-5)
+    await hcp.error("mod.request", "bad_request", area="", question="q?", mode="chat", malformed=True)
+    await hcp.error("mod.request", "bad_request", area="   ", question="q?", mode="chat", malformed=True)
+    await hcp.error("mod.request", "bad_request", area=AREA_A, question="", mode="chat", malformed=True)
+    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="fax", malformed=True)
+    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="chat", ttl_s=0, malformed=True)
+    await hcp.error("mod.request", "bad_request", area=AREA_A, question="q?", mode="chat", ttl_s=-5, malformed=True)
 
 
 # --------------------------------------------------------------------------- restart

@@ -1,7 +1,6 @@
 """Per-connection rate limit: excess requests get `rate_limited`, every request is answered once."""
 
 import asyncio
-import json
 
 
 async def test_burst_over_rate_limit_gets_rate_limited_each_answered_once_and_recovers(server_factory):
@@ -10,9 +9,8 @@ async def test_burst_over_rate_limit_gets_rate_limited_each_answered_once_and_re
     c = await srv.login("alice", "msl")
     await asyncio.sleep(2.1)  # let the bucket refill fully after hello
     ids = [f"rl{i}" for i in range(40)]
-    frames = [json.dumps({"type": "presence.watch", "id": i, "users": ["bob"]}) for i in ids]
-    for f in frames:
-        await c.send_raw(f)
+    for i in ids:
+        await c.send_json({"type": "presence.watch", "id": i, "users": ["bob"]})
     await c._wait(lambda: all(i in c.replies for i in ids), 5, "replies to all 40 requests")
     await asyncio.sleep(0.5)  # any duplicate answers would have arrived by now
     limited, ok = [], []

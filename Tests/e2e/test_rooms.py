@@ -329,8 +329,8 @@ async def test_invite_of_unknown_or_other_tenant_user_is_not_found(chat_server):
 async def test_room_create_with_bad_kind_or_members_is_bad_request(chat_server):
     await chat_server.login("mark", "msl")
     m = await chat_server.login("mia", "msl")
-    await m.error("room.create", "bad_request", kind="banana", members=["mark"])
-    await m.error("room.create", "bad_request", kind="group")
-    await m.error("room.create", "bad_request", kind="group", members="mark")
-    await m.error("room.create", "bad_request", members=["mark"])
+    await m.error("room.create", "bad_request", kind="banana", members=["mark"], malformed=True)
+    await m.error("room.create", "bad_request", kind="group", malformed=True)
+    await m.error("room.create", "bad_request", kind="group", members="mark", malformed=True)
+    await m.error("room.create", "bad_request", members=["mark"], malformed=True)
     assert (await m.ok("room.list"))["rooms"] == []

@@ -65,7 +65,8 @@ async def test_user_put_by_non_admin_is_forbidden(server):
 
 async def test_user_put_with_bad_role_is_bad_request(server):
     admin = await server.login("root", "admin")
-    await admin.error("user.put", "bad_request", user="fiona", role="superuser", name="Fiona F", areas=[])
+    await admin.error("user.put", "bad_request", user="fiona", role="superuser", name="Fiona F", areas=[],
+                      malformed=True)
     w = await server.login("walt", "msl")
     await w.error("presence.watch", "not_found", users=["fiona"])
 

@@ -139,7 +139,7 @@ async def test_two_aiortc_peers_connect_through_liaison_and_exchange_data_channe
         await laptop.error("call.accept", "already_answered", call=call, sdp=answer)
 
         accepted = await alice.next_event("call.accepted", SIGNAL_TIMEOUT, call=call)
-        assert accepted["by"] == {"user": "bob", "device": "phone"} and accepted["sdp"] == answer, accepted
+        assert accepted["by"] == {"user": "bob", "name": "Bob", "device": "phone"} and accepted["sdp"] == answer, accepted
         await wait_for(caller.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer")), "answer")
         assert (await take_candidates(alice, call, caller))[:-1] == answer_candidates
         await laptop.no_event("call.candidate", 0.0)
