@@ -78,7 +78,9 @@ async def test_large_messages_come_back_intact_when_compressed(server_factory):
     import random
 
     # An outbox large enough for the 30 echoes queued while the client is still sending.
-    srv = server_factory(compression="on", echo_path="/echo", max_frame_bytes=1 << 20, outbox_limit_bytes=64 << 20)
+    # A heartbeat long enough that pongs stuck behind the client's own large sends do not count as silence.
+    srv = server_factory(compression="on", echo_path="/echo", max_frame_bytes=1 << 20, outbox_limit_bytes=64 << 20,
+                         heartbeat=30)
     ws = await websockets.connect(srv.url.replace("/ws", "/echo"), max_size=None)
     rng = random.Random(7)
     # Many in a row: a freed buffer is soon reused by the next messages.
