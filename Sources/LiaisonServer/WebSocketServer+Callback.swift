@@ -119,13 +119,11 @@ extension WebSocketServer {
         return 0
     }
 
-    /// The echo path: the message goes back as it came, text or binary, through the same outbox.
+    /// The echo path: the message goes back as it came, text or binary, through the same outbox and its limit.
     private func echo(_ message: Data, binary: Bool, on connection: Connection) {
         let frame = OutboundFrame(payload: message, binary: binary)
         connection.backlog.add(frame.count, ordering: .relaxed)
-        connection.enqueue(frame)
-        adjustOutboxTotal(frame.count)
-        lws_callback_on_writable(connection.wsi)
+        queue(frame, for: connection)
     }
 
     /// A compressing connection's own side costs memory only while it writes: a small zlib memory
@@ -235,23 +233,7 @@ extension WebSocketServer {
         for command in queue.takeAll() {
             switch command {
             case .send(let frame, let targets):
-                for connection in targets {
-                    guard !connection.closed, connection.pendingClose == nil else {
-                        connection.backlog.subtract(frame.count, ordering: .relaxed)
-                        frame.deliveryFinished()
-                        continue
-                    }
-                    connection.enqueue(frame)
-                    adjustOutboxTotal(frame.count)
-                    if connection.outboxBytes > configuration.outboxLimitBytes {
-                        ServerMetrics.slowConsumers.increment()
-                        adjustOutboxTotal(-connection.outboxBytes)
-                        connection.discardOutbox()
-                        requestClose(connection, .slowConsumer, "slow consumer")
-                    } else {
-                        lws_callback_on_writable(connection.wsi)
-                    }
-                }
+                for connection in targets { queue(frame, for: connection) }
             case .close(let connection, let code, let reason):
                 requestClose(connection, code, reason)
             }
@@ -259,6 +241,26 @@ extension WebSocketServer {
         if isStopping && !closingAll {
             closingAll = true
             for connection in connections.values { requestClose(connection, .goingAway, "server shutting down") }
+        }
+    }
+
+    /// Puts `frame` in `connection`'s outbox (its backlog already counts it) and asks for a writable
+    /// callback; an outbox past `--outbox-limit-bytes` is dropped and the connection closed (4008).
+    private func queue(_ frame: OutboundFrame, for connection: Connection) {
+        guard !connection.closed, connection.pendingClose == nil else {
+            connection.backlog.subtract(frame.count, ordering: .relaxed)
+            frame.deliveryFinished()
+            return
+        }
+        connection.enqueue(frame)
+        adjustOutboxTotal(frame.count)
+        if connection.outboxBytes > configuration.outboxLimitBytes {
+            ServerMetrics.slowConsumers.increment()
+            adjustOutboxTotal(-connection.outboxBytes)
+            connection.discardOutbox()
+            requestClose(connection, .slowConsumer, "slow consumer")
+        } else {
+            lws_callback_on_writable(connection.wsi)
         }
     }
 

@@ -2,6 +2,7 @@
 as /ws (reassembly, size limit, UTF-8 check, close handling). What Autobahn|Testsuite drives."""
 
 import asyncio
+import json
 
 import pytest
 import websockets
@@ -70,3 +71,18 @@ async def test_the_session_endpoint_is_unchanged_beside_it(server_factory):
     srv = server_factory(echo_path="/echo")
     c = await srv.login("u1", "msl")
     await c.ok("presence.set", status="away")
+
+
+async def test_an_echo_client_that_never_reads_is_closed_at_the_outbox_limit(server_factory):
+    srv = server_factory(echo_path="/echo", outbox_limit_bytes=200_000)
+    ws = await open_echo(srv)
+    with pytest.raises(websockets.exceptions.ConnectionClosed):
+        for _ in range(100):
+            await ws.send("x" * 300_000)  # each echo alone is over the limit; nothing is read
+        await asyncio.wait_for(ws.recv(), 5)
+    for _ in range(50):  # the server lets go of the connection
+        _, _, body = await asyncio.to_thread(srv.get, "/healthz")
+        if json.loads(body)["connections"] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert json.loads(body)["connections"] == 0, body
