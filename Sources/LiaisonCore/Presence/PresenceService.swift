@@ -29,9 +29,9 @@ public actor PresenceService {
     }
 
     func watch(_ users: [UserKey], session: SessionID) -> [PresenceInfo] {
-        book.watch(users, session: session).map { info in
+        zip(users, book.watch(users, session: session)).map { user, info in
             var named = info
-            named.name = directory.name(of: info.user, tenant: users.first?.tenant ?? "")
+            named.name = directory.name(of: user.user, tenant: user.tenant)
             return named
         }
     }
