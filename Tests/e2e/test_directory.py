@@ -75,6 +75,7 @@ async def test_other_tenants_are_never_found(directory):
 async def test_limit_is_enforced(directory):
     m = await directory.login("mlaine", "msl", name="Mika Laine")
     assert len((await m.ok("user.search", limit=2))["users"]) == 2
+    assert len((await m.ok("user.search", limit=50))["users"]) == 5  # at the limit: all 5 others of t1
     await m.error("user.search", "bad_request", malformed=True, limit=51)
     await m.error("user.search", "bad_request", malformed=True, limit=0)
     await m.error("user.search", "bad_request", malformed=True, query="x" * 129)

@@ -7,6 +7,8 @@ import json
 import pytest
 import websockets
 
+from liaison_helpers import run_cli
+
 
 async def open_echo(srv, path: str = "/echo"):
     return await websockets.connect(srv.url.replace("/ws", path), max_size=None, compression=None)
@@ -86,3 +88,14 @@ async def test_an_echo_client_that_never_reads_is_closed_at_the_outbox_limit(ser
             break
         await asyncio.sleep(0.1)
     assert json.loads(body)["connections"] == 0, body
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--echo-path", "echo"], "--echo-path must be a path starting with / other than /ws"),
+    (["--echo-path", "/ws"], "--echo-path must be a path starting with / other than /ws"),
+    (["--compression", "maybe"], "--compression must be off or on"),
+], ids=["relative", "the-session-path", "compression-value"])
+def test_serve_refuses_a_bad_echo_path_or_compression_value(tmp_path, flags, message):
+    result = run_cli("serve", "--port", "0", "--tls-port", "0", "--data-dir", str(tmp_path), *flags, timeout=10)
+    assert result.returncode != 0, result
+    assert message in result.stderr + result.stdout, result.stderr
