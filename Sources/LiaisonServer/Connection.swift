@@ -25,6 +25,8 @@ final class Connection: Peer, @unchecked Sendable {
     private var outboxHead = 0
     private(set) var outboxBytes = 0
 
+    /// permessage-deflate was negotiated: lws compresses each write, so frames are written one by one.
+    var compressed = false
     /// The frame lws may still be compressing (permessage-deflate drains a large message over several
     /// writable turns, reading from the frame's buffer): kept alive until the next writable callback.
     var compressing: OutboundFrame?

@@ -59,7 +59,7 @@ extension WebSocketServer {
         guard let slot else { return }
         let echo = configuration.echoPath.map { $0 == requestPath(wsi) } ?? false
         let connection = Connection(wsi: wsi, hub: hub, echo: echo)
-        if configuration.compression { Self.limitCompressionMemory(wsi) }
+        if configuration.compression { connection.compressed = Self.limitCompressionMemory(wsi) }
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[ObjectIdentifier(connection)] = connection
         ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
@@ -128,11 +128,12 @@ extension WebSocketServer {
 
     /// A compressing connection's own side costs memory only while it writes: a small zlib memory
     /// level, and the compressor freed after each message (always allowed to the sender, RFC 7692 §7.1.1).
-    /// Does nothing when the client did not negotiate permessage-deflate.
-    private static func limitCompressionMemory(_ wsi: OpaquePointer) {
-        for (option, value) in [("mem_level", "1"), ("client_no_context_takeover", "1"), ("tx_buf_size", "10")] {
-            _ = lws_set_extension_option(wsi, "permessage-deflate", option, value)
-        }
+    /// False (and nothing set) when the client did not negotiate permessage-deflate.
+    private static func limitCompressionMemory(_ wsi: OpaquePointer) -> Bool {
+        let options: [(name: String, value: String)] = [
+            ("mem_level", "1"), ("client_no_context_takeover", "1"), ("tx_buf_size", "10"),
+        ]
+        return options.allSatisfy { lws_set_extension_option(wsi, "permessage-deflate", $0.name, $0.value) == 0 }
     }
 
     /// The path of the upgrade request (`/ws`), or nil.
@@ -153,7 +154,7 @@ extension WebSocketServer {
         while written < Self.framesPerWriteable, let next = connection.peek() {
             let count: Int
             // With permessage-deflate lws compresses each write itself: no raw, coalesced writes.
-            if connection.queuedFrames > 1, !next.isBinary, !configuration.compression,
+            if connection.queuedFrames > 1, !next.isBinary, !connection.compressed,
                WebSocketFraming.headerBytes(next.count) + next.count <= Self.coalescingBytes / 2 {
                 count = writeCoalesced(connection, limit: Self.framesPerWriteable - written)
             } else {
@@ -184,7 +185,7 @@ extension WebSocketServer {
         let sent = lws_write(connection.wsi, frame.payloadStart.assumingMemoryBound(to: UInt8.self), frame.count,
                              frame.isBinary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         guard sent >= frame.count else { return 0 }
-        if configuration.compression { connection.compressing = frame }
+        if connection.compressed { connection.compressing = frame }
         frame.deliveryFinished()
         return 1
     }
