@@ -5,6 +5,7 @@ import Foundation
 /// bytes before `,"hash":"`, and each record names the previous record's hash in `prev`.
 enum AuditChain {
     static let hashMarker = Array(#","hash":""#.utf8)
+    private static let lineEnd = Array("\"}\n".utf8)
 
     /// The full line (with newline) for `record`, and its hash. The record's keys are in sorted order,
     /// as `JSONEncoder` with `.sortedKeys` writes them (older files were written that way).
@@ -15,8 +16,8 @@ enum AuditChain {
         body.removeLast()  // the closing brace: the hash goes inside the object
         let hash = hex(SHA256.hash(data: body))
         body += hashMarker
-        body += Array(hash.utf8)
-        body += Array("\"}\n".utf8)
+        body.append(contentsOf: hash.utf8)
+        body.append(contentsOf: Self.lineEnd)
         return (body, hash)
     }
 

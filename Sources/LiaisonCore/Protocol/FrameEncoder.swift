@@ -48,6 +48,8 @@ public enum FrameEncoder {
         return OutboundFrame(payload: bytes)
     }
 
+    private static let errorFields: Set<String> = ["type", "id", "code", "message"]
+
     /// `{"type":"error","id":…,"code":…,"message":…}`; without an id when the request had none. Details
     /// (extra fields such as `retry_after`) never replace those four.
     public static func error(id: String?, _ error: ProtocolError) -> OutboundFrame {
@@ -58,7 +60,7 @@ public enum FrameEncoder {
             writer.field("code", error.code)
             writer.field("message", error.message)
             for (key, value) in error.details.sorted(by: { $0.key < $1.key })
-            where !["type", "id", "code", "message"].contains(key) {
+            where !errorFields.contains(key) {
                 writer.field(named: key, value)
             }
         }
