@@ -79,4 +79,7 @@ async def test_limit_is_enforced(directory):
     await m.error("user.search", "bad_request", malformed=True, limit=51)
     await m.error("user.search", "bad_request", malformed=True, limit=0)
     await m.error("user.search", "bad_request", malformed=True, query="x" * 129)
+    await m.error("user.search", "bad_request", malformed=True, query=7)
+    await m.error("user.search", "bad_request", malformed=True, limit="ten")
+    assert len((await m.ok("user.search", query="x" * 128))["users"]) == 0  # at the query limit
     assert m.is_open
