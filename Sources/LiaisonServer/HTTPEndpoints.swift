@@ -2,8 +2,8 @@ import Foundation
 import LiaisonCore
 import Prometheus
 
-/// Plain HTTP on the WebSocket port: `GET /healthz`, `GET /metrics`, the protocol's schema and AsyncAPI
-/// document, the console.
+/// Plain HTTP on the WebSocket port: `GET /healthz`, `GET /metrics`, `GET /v1/info` (what a client may use:
+/// dev tokens or not), the protocol's schema and AsyncAPI document, the console.
 struct HTTPEndpoints: Sendable {
     struct Response {
         var status: UInt32
@@ -38,6 +38,8 @@ struct HTTPEndpoints: Sendable {
             return Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: buffer)
         case "/dev/token":
             return devToken(query)
+        case "/v1/info":
+            return json(200, ["protocol": 1, "dev": devSecret != nil, "ws_path": "/ws"])
         case "/v1/schema":
             return Response(status: 200, contentType: "application/schema+json", body: protocolDocuments.schema)
         case "/v1/asyncapi.yaml":

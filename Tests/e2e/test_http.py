@@ -78,3 +78,13 @@ async def test_metrics_time_requests_by_type_fanout_journal_syncs_and_audit_batc
     assert histogram_count(samples, "liaison_journal_fsync_seconds") >= 1
     assert histogram_count(samples, "liaison_journal_batch_records") >= 1
     assert histogram_count(samples, "liaison_audit_batch_records") >= 1
+
+
+async def test_info_tells_clients_whether_dev_tokens_are_on(server_factory):
+    plain = server_factory()
+    status, headers, body = await asyncio.to_thread(plain.get, "/v1/info")
+    assert status == 200 and "json" in headers.get("content-type", ""), (status, headers)
+    assert json.loads(body) == {"protocol": 1, "dev": False, "ws_path": "/ws"}
+    dev = server_factory(dev=True)
+    status, _, body = await asyncio.to_thread(dev.get, "/v1/info")
+    assert status == 200 and json.loads(body)["dev"] is True, body
