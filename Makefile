@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run venv test tsan clean bench bench-smoke bench-hotpath conformance
+.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -67,6 +67,15 @@ certs:
 ## run: deps + release build + dev certs, then liaison serve (ws :8080, wss :8443, ./data); ARGS=... adds flags
 run: build certs
 	exec $(RELEASE_BIN) serve --tls-cert certs/server.crt --tls-key certs/server.key $(ARGS)
+
+## token: mint a token with the dev secret of ./data (what make run uses): SUB=alice ROLE=msl TENANT=acme NAME="Alice" AREAS=a,b
+SUB    ?= alice
+ROLE   ?= msl
+TENANT ?= acme
+NAME   ?= Alice
+token: build
+	@test -f data/dev-secret || { echo "no data/dev-secret yet: start the server once with make run" >&2; exit 1; }
+	@$(RELEASE_BIN) token --secret "$$(cat data/dev-secret)" --sub '$(SUB)' --role '$(ROLE)' --tenant '$(TENANT)' --name '$(NAME)' $(if $(AREAS),--areas '$(AREAS)')
 
 ## venv: .venv with the pinned e2e test requirements (reinstalled when requirements.txt changes)
 venv: $(VENV)/.stamp

@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The C boundary: libwebsockets through pkg-config, plus a few inline shims.
@@ -40,12 +41,22 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Outbound HTTP (the identity provider's JWKS) through AsyncHTTPClient, on its own event loops.
+        .target(
+            name: "LiaisonOutbound",
+            dependencies: [
+                "LiaisonCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The transport: libwebsockets server, sessions, outboxes, HTTP endpoints.
         .target(
             name: "LiaisonServer",
             dependencies: [
                 "CLibWebSockets",
                 "LiaisonCore",
+                "LiaisonOutbound",
                 "LiaisonSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -83,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LiaisonCoreTests",
-            dependencies: ["LiaisonCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LiaisonCore", "LiaisonSync", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "LiaisonServerTests",

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonOutbound
 import Logging
 import Prometheus
 
@@ -8,13 +9,24 @@ public final class LiaisonServer: Sendable {
     public let configuration: ServerConfiguration
     public let hub: Hub
     private let transport: WebSocketServer
+    /// The identity provider's keys, when tokens may come from one (`--jwks-url`).
+    public let jwks: IdentityProviderKeys?
 
     /// Opens the data directory and binds the listeners.
     /// - Parameter metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
     public init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws {
         self.configuration = configuration
         let queue = OutboundQueue(backlogLimit: configuration.outboxLimitBytes)
-        let verifier = try await TokenVerifier(secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM)
+        if let url = configuration.jwksURL {
+            let keys = IdentityProviderKeys(source: HTTPJWKSSource(url: url), refreshInterval: .seconds(configuration.jwksRefresh))
+            await keys.refresh()
+            jwks = keys
+        } else {
+            jwks = nil
+        }
+        let verifier = try await TokenVerifier(
+            secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM, jwks: jwks,
+            rules: configuration.identityProvider)
         hub = try Hub(
             configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
             verifier: verifier, transport: queue)
@@ -38,8 +50,10 @@ public final class LiaisonServer: Sendable {
     /// Serves until `stop()`; then flushes durable state.
     public func run() async {
         let maintenance = Task { [hub] in await hub.runMaintenance() }
+        let jwksRefresher = Task { [jwks] in await jwks?.keepFresh() }
         await transport.run()
         maintenance.cancel()
+        jwksRefresher.cancel()
         // A snapshot under way finishes before the last one starts (Hub runs them one at a time).
         await maintenance.value
         // Let sessions closed by the shutdown record their end before the final flush.

@@ -13,6 +13,12 @@ public struct ServerConfiguration: Sendable {
     public var jwtSecret: String
     /// PEM of an RSA or EC public key for RS256/ES256 tokens.
     public var jwtPublicKeyPEM: String?
+    /// The identity provider's JWKS (`https://idp/…/certs`): its keys verify RS256/ES256 tokens.
+    public var jwksURL: String?
+    /// How often the JWKS is fetched again (also on a token naming an unknown key, at most every 10 s).
+    public var jwksRefresh: Double = 600
+    /// What identity-provider tokens must say (issuer, audience) and which claims hold the user.
+    public var identityProvider = IdentityProviderRules()
     /// Largest inbound message; larger ones close the connection with 1009.
     public var maxFrameBytes = 65536
     /// Bytes queued for one connection before it is closed as a slow consumer (4008).

@@ -20,6 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory (LIAISON_DATA_DIR; default ./data).") var dataDir: String?
     @Option(help: "HS256 secret for access tokens (LIAISON_JWT_SECRET; default: a dev secret kept in the data dir).") var jwtSecret: String?
     @Option(help: "PEM public key for RS256/ES256 tokens (LIAISON_JWT_PUBLIC_KEY).") var jwtPublicKey: String?
+    @OptionGroup(title: "Identity provider") var identityProvider: IdentityProviderOptions
     @Option(help: "Largest inbound message in bytes (LIAISON_MAX_FRAME_BYTES; default 65536).") var maxFrameBytes: Int?
     @Option(help: "Seconds a new connection has to say hello (LIAISON_HELLO_TIMEOUT; default 10).") var helloTimeout: Double?
     @Option(help: "Ping interval in seconds; silent peers go after twice this (LIAISON_HEARTBEAT; default 30).") var heartbeat: Double?
@@ -81,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         if let path = try Environment.resolve(jwtPublicKey, "jwt-public-key", nil, parse: { $0 }) {
             server.jwtPublicKeyPEM = try String(contentsOfFile: path, encoding: .utf8)
         }
+        try identityProvider.apply(to: &server)
         server.maxFrameBytes = try Environment.resolve(maxFrameBytes, "max-frame-bytes", 65536) { Int($0) }
         server.outboxLimitBytes = try Environment.resolve(outboxLimitBytes, "outbox-limit-bytes", 4 << 20) { Int($0) }
         server.hub.helloTimeout = try Environment.resolve(helloTimeout, "hello-timeout", 10) { Double($0) }
@@ -130,6 +132,13 @@ struct Serve: AsyncParsableCommand {
         return Resolved(server: server, devSecret: secretFlag == nil)
     }
 
+    /// This binary's path as it can be typed from the current directory: relative when below it.
+    private static var executablePath: String {
+        let path = (Bundle.main.executablePath.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }) ?? "liaison"
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path
+    }
+
     private func printBanner(_ configuration: Resolved, port: Int, tlsPort: Int) {
         let server = configuration.server
         var lines = ["liaison: serving"]
@@ -145,7 +154,7 @@ struct Serve: AsyncParsableCommand {
         let secretNote = configuration.devSecret
             ? "dev secret from \(server.dataDirectory.appendingPathComponent(DevSecret.fileName).path)" : "the configured secret"
         lines.append("  mint a token (\(secretNote)):")
-        lines.append("    liaison token --secret '\(configuration.devSecret ? server.jwtSecret : "<secret>")' --sub alice --role msl --tenant acme --name Alice")
+        lines.append("    \(Self.executablePath) token --secret '\(configuration.devSecret ? server.jwtSecret : "<secret>")' --sub alice --role msl --tenant acme --name Alice")
         print(lines.joined(separator: "\n"))
         fflush(nil)
     }

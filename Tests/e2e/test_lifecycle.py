@@ -82,3 +82,33 @@ async def test_silent_peer_that_never_answers_pings_is_dropped(server):
     assert pings >= 1, "the server never pinged"
     assert dropped_after is not None, "a peer that never answers pings was not dropped within 6 s"
     assert dropped_after <= 2 * 1 + 1.5, f"dropped after {dropped_after:.2f}s, expected within ~2 x heartbeat"
+
+
+async def test_banner_token_line_runs_as_printed_from_the_servers_folder(tmp_path):
+    """Without --jwt-secret the banner prints a ready-to-paste token command with the dev secret; typed
+    in the folder the server was started from, it mints a token the server accepts."""
+    import shlex
+
+    from liaison_helpers import REPO_ROOT, Client, liaison_bin
+
+    proc = subprocess.Popen([str(liaison_bin()), "serve", "--port", "0", "--tls-port", "0", "--data-dir", str(tmp_path)],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(" token --secret " in line for line in lines):
+            lines.append(proc.stdout.readline())
+        command = next(line.strip() for line in lines if " token --secret " in line)
+        url = next(line.split()[1] for line in lines if line.strip().startswith("ws "))
+        minted = await asyncio.to_thread(subprocess.run, shlex.split(command), cwd=REPO_ROOT,
+                                         capture_output=True, text=True, timeout=20)
+        assert minted.returncode == 0, (command, minted.stderr)
+        c = await Client.connect(url, label="banner")
+        try:
+            r = await c.hello(minted.stdout.strip(), device="d1")
+            assert r["user"] == "alice" and r["role"] == "msl", r
+        finally:
+            await c.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,15 +1,22 @@
 import Foundation
 import JWTKit
 
-/// Verifies access tokens: HS256 with the server's secret, and RS256/ES256 with a configured public key.
+/// Verifies access tokens: HS256 with the server's secret (the server's own tokens, `TokenClaims`), and
+/// RS256/ES256 tokens of an identity provider — signed by a configured public key or by a key of the
+/// provider's JWKS — checked against `IdentityProviderRules` (issuer, audience, claim mapping).
 public struct TokenVerifier: Sendable {
     private let hmacKeys: JWTKeyCollection
     private let publicKeys: JWTKeyCollection?
+    private let jwks: IdentityProviderKeys?
+    private let rules: IdentityProviderRules
 
     /// - Parameters:
     ///   - secret: the HS256 shared secret.
     ///   - publicKeyPEM: an RSA or EC (P-256) public key in PEM, for RS256/ES256 tokens.
-    public init(secret: String, publicKeyPEM: String? = nil) async throws {
+    ///   - jwks: the identity provider's key set, for RS256/ES256 tokens (tried before `publicKeyPEM`'s key).
+    ///   - rules: what identity-provider tokens must say, and where their claims are.
+    public init(secret: String, publicKeyPEM: String? = nil, jwks: IdentityProviderKeys? = nil,
+                rules: IdentityProviderRules = IdentityProviderRules()) async throws {
         hmacKeys = await JWTKeyCollection().add(hmac: HMACSecret.key(secret), digestAlgorithm: .sha256)
         if let pem = publicKeyPEM {
             if let rsa = try? Insecure.RSA.PublicKey(pem: pem) {
@@ -20,16 +27,28 @@ public struct TokenVerifier: Sendable {
         } else {
             publicKeys = nil
         }
+        self.jwks = jwks
+        self.rules = rules
     }
 
-    /// The verified claims, or `unauthorized` with the reason.
-    public func verify(_ token: String) async throws(ProtocolError) -> TokenClaims {
-        let keys = Self.algorithm(of: token) == "HS256" ? hmacKeys : publicKeys
-        guard let keys else {
-            throw ProtocolError(.unauthorized, "token is not signed with an accepted algorithm")
-        }
+    /// The user a valid token speaks for, or `unauthorized` with the reason.
+    public func verify(_ token: String) async throws(ProtocolError) -> UserRecord {
+        let header = Self.header(of: token)
         do {
-            return try await keys.verify(token, as: TokenClaims.self)
+            if header?.alg == "HS256" {
+                return try await hmacKeys.verify(token, as: TokenClaims.self).record
+            }
+            let claims: IdentityProviderClaims
+            if let jwks, publicKeys == nil || header?.kid != nil {
+                claims = try await jwks.verify(token, keyID: header?.kid)
+            } else if let publicKeys {
+                claims = try await publicKeys.verify(token, as: IdentityProviderClaims.self)
+            } else {
+                throw ProtocolError(.unauthorized, "token is not signed with an accepted algorithm")
+            }
+            return try rules.record(from: claims.all)
+        } catch let error as ProtocolError {
+            throw error
         } catch let error as JWTError {
             throw ProtocolError(.unauthorized, Self.reason(error))
         } catch {
@@ -53,13 +72,13 @@ public struct TokenVerifier: Sendable {
         }
     }
 
-    /// The `alg` of a token's header, without trusting anything else in it.
-    static func algorithm(of token: String) -> String? {
+    /// The `alg` and `kid` of a token's header, read to pick the keys; nothing in it is trusted.
+    static func header(of token: String) -> (alg: String?, kid: String?)? {
         guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first,
               let data = Data(base64URLEncoded: String(header)),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
-        return object["alg"] as? String
+        return (object["alg"] as? String, object["kid"] as? String)
     }
 }
 

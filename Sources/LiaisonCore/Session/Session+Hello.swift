@@ -12,9 +12,9 @@ extension Session {
     }
 
     func handleHello(_ hello: Request.Hello, id: String, receivedAt: ContinuousClock.Instant) async {
-        let claims: TokenClaims
+        let record: UserRecord
         do {
-            claims = try await hub.verifier.verify(hello.token)
+            record = try await hub.verifier.verify(hello.token)
         } catch {
             refuse(id: id, type: "hello", error)
             end(closing: .unauthorized, reason: "unauthorized")
@@ -24,7 +24,7 @@ extension Session {
             refuse(id: id, type: "hello", ProtocolError(.badRequest, "field 'device' must be 1 to 128 characters"))
             return
         }
-        let caller = Caller(record: claims.record, device: hello.device)
+        let caller = Caller(record: record, device: hello.device)
         do {
             try await hub.directory.put(caller.record)
         } catch {
