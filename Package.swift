@@ -41,7 +41,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // Outbound HTTP (the identity provider's JWKS) through AsyncHTTPClient, on its own event loops.
+        // Outbound HTTP (the identity provider's JWKS, push gateways) through AsyncHTTPClient, on its own event loops.
         .target(
             name: "LiaisonOutbound",
             dependencies: [

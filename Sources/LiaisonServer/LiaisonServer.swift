@@ -29,7 +29,8 @@ public final class LiaisonServer: Sendable {
             rules: configuration.identityProvider)
         hub = try Hub(
             configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
-            verifier: verifier, transport: queue)
+            verifier: verifier, transport: queue,
+            pushClient: configuration.hub.push.gateways.isEmpty ? nil : MatrixPushGatewayClient())
         let started = ContinuousClock.now
         let box = ConnectionCountBox()
         let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },

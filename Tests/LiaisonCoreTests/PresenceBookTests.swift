@@ -323,4 +323,26 @@ import Testing
         #expect(published.1.devices == 1)
         #expect(published.1.lastSeen == 3)
     }
+
+    @Test func theLastDeviceLeavingInDndIsRememberedUntilADeviceReturns() {
+        var book = PresenceBook()
+        let phone = SessionID(raw: 1), laptop = SessionID(raw: 2)
+        _ = book.connect(alice, device: "phone", session: phone, now: 1)
+        _ = book.connect(alice, device: "laptop", session: laptop, now: 1)
+        _ = book.set(alice, device: "laptop", session: laptop, status: .dnd, note: nil, now: 2)
+        _ = book.disconnect(alice, device: "laptop", session: laptop, now: 3)
+        #expect(!book.leftInDoNotDisturb(alice))
+        _ = book.set(alice, device: "phone", session: phone, status: .dnd, note: nil, now: 4)
+        _ = book.disconnect(alice, device: "phone", session: phone, now: 5)
+        #expect(book.leftInDoNotDisturb(alice))
+        _ = book.connect(alice, device: "phone", session: SessionID(raw: 3), now: 6)
+        #expect(!book.leftInDoNotDisturb(alice))
+    }
+
+    @Test func leavingOnlineIsNotDnd() {
+        var book = PresenceBook()
+        _ = book.connect(bob, device: "phone", session: SessionID(raw: 1), now: 1)
+        _ = book.disconnect(bob, device: "phone", session: SessionID(raw: 1), now: 2)
+        #expect(!book.leftInDoNotDisturb(bob))
+    }
 }

@@ -16,6 +16,19 @@ import Testing
         await harness.stop()
     }
 
+    @Test func pushersAreRegisteredListedAndUnregisteredThroughTheClient() async throws {
+        let harness = try await ServerHarness { $0.hub.push.gateways = ["main": "http://127.0.0.1:9"] }
+        let alice = try await harness.connect("alice", role: .fmd, device: "phone")
+        try await alice.registerPusher(gateway: "main", appID: "app", pushkey: "k1", deviceName: "Phone")
+        let listed = try await alice.pushers()
+        #expect(listed.map(\.pushkey) == ["k1"])
+        #expect(listed.first?.device == "phone" && listed.first?.deviceName == "Phone" && listed.first?.lang == nil)
+        try await alice.unregisterPusher(appID: "app", pushkey: "k1")
+        #expect(try await alice.pushers().isEmpty)
+        await #expect(throws: ServerError.self) { try await alice.registerPusher(gateway: "other", appID: "app", pushkey: "k") }
+        await harness.stop()
+    }
+
     @Test func presenceChangesReachAWatcher() async throws {
         let harness = try await ServerHarness()
         let alice = try await harness.connect("alice", role: .msl)

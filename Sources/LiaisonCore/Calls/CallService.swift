@@ -13,20 +13,24 @@ public actor CallService {
     /// The caller's offer and candidates, for devices that start ringing late (memory only).
     private var offers: [String: (sdp: String, candidates: [JSONValue], callerName: String)] = [:]
     private var timers: [String: Task<Void, Never>] = [:]
+    /// The callees of each ringing call that were woken by push (their missed calls are counted).
+    private var pushed: [String: [UserKey]] = [:]
 
     private let ringTimeout: Double
     private let grace: Double
     private let registry: SessionRegistry
     private let rooms: RoomService
+    private let push: PushService
     private let transport: any Transport
     private let audit: AuditLog
 
-    init(configuration: HubConfiguration, registry: SessionRegistry, rooms: RoomService, transport: any Transport,
-         audit: AuditLog) {
+    init(configuration: HubConfiguration, registry: SessionRegistry, rooms: RoomService, push: PushService,
+         transport: any Transport, audit: AuditLog) {
         ringTimeout = configuration.ringTimeout
         grace = configuration.callGrace
         self.registry = registry
         self.rooms = rooms
+        self.push = push
         self.transport = transport
         self.audit = audit
     }
@@ -39,7 +43,8 @@ public actor CallService {
         }
     }
 
-    /// Starts a call in `room`: every connected device of the other members rings.
+    /// Starts a call in `room`: every connected device of the other members rings; their devices that are
+    /// not connected are woken by push.
     func invite(_ params: Request.CallInvite, by caller: Caller, session: SessionID, responder: Responder)
         async throws(ProtocolError)
     {
@@ -76,6 +81,12 @@ public actor CallService {
         }
         send(ringFrame(call), to: call.ringing.map(\.session))
         arm(id, after: ringTimeout) { service in await service.timedOut(id) }
+        let callees = push.withPushers(others.map { UserKey(tenant: call.tenant, user: $0) })
+        if !callees.isEmpty {
+            pushed[id] = callees
+            await push.callRing(id, room: room.id, caller: caller.record, media: params.media.rawValue,
+                                until: now + Millis(ringTimeout * 1000), to: callees)
+        }
     }
 
     /// The first device to accept becomes the other party.
@@ -102,6 +113,7 @@ public actor CallService {
         case .won(let elsewhere):
             calls[call.id] = call
             timers.removeValue(forKey: call.id)?.cancel()
+            Task { [push, id = call.id] in await push.withdraw(id) }
             offers[call.id].map { offers[call.id] = ("", [], $0.callerName) }  // the offer is no longer needed
             inCall[UserKey(tenant: call.tenant, user: call.caller.user)] = call.id
             inCall[caller.key] = call.id
@@ -215,6 +227,12 @@ public actor CallService {
         guard let call = calls.removeValue(forKey: id) else { return }
         for key in timers.keys where key == id || key.hasPrefix("\(id)/") { timers.removeValue(forKey: key)?.cancel() }
         let callerName = offers.removeValue(forKey: id)?.callerName
+        let woken = pushed.removeValue(forKey: id) ?? []
+        let missed = call.answeredAt == nil && [.timeout, .cancelled].contains(ending.reason) ? woken : []
+        Task { [push] in
+            await push.withdraw(id)
+            if !missed.isEmpty { await push.callMissed(by: missed) }
+        }
         byRoom[call.room] = nil
         for party in [call.caller] + (call.callee.map { [$0] } ?? []) {
             let key = UserKey(tenant: call.tenant, user: party.user)

@@ -17,6 +17,7 @@ public actor ModService {
     private let registry: SessionRegistry
     private let presence: PresenceService
     private let rooms: RoomService
+    private let push: PushService
     private let transport: any Transport
     private let audit: AuditLog
     private let logger = Logger(label: "liaison.mod")
@@ -30,7 +31,7 @@ public actor ModService {
     /// Loads the open requests of the last snapshot and replays the journal's MOD records over them.
     init(dataDirectory: String, journal: Journal, records: [Data], configuration: HubConfiguration,
          directory: UserDirectory, registry: SessionRegistry, presence: PresenceService, rooms: RoomService,
-         transport: any Transport, audit: AuditLog, fileSystem: any FileSystem) throws {
+         push: PushService, transport: any Transport, audit: AuditLog, fileSystem: any FileSystem) throws {
         snapshotPath = Path.join(dataDirectory, "mod.json")
         self.fileSystem = fileSystem
         defaultTTL = configuration.modTTL
@@ -39,6 +40,7 @@ public actor ModService {
         self.registry = registry
         self.presence = presence
         self.rooms = rooms
+        self.push = push
         self.transport = transport
         self.audit = audit
         let decoder = JSONDecoder()
@@ -64,14 +66,15 @@ public actor ModService {
         }
     }
 
-    /// Opens a request and offers it to every connected FMD of the tenant in `area` who is not `dnd`.
+    /// Opens a request and offers it to every connected FMD of the tenant in `area` who is not `dnd`; those
+    /// with no connected device are woken by push, unless they left in `dnd`.
     func request(by caller: Caller, area: String, question: String, mode: ModRequest.Mode, ttl: Double?,
                  responder: Responder) async throws(ProtocolError) {
         let ttl = ttl ?? defaultTTL
         guard ttl > 0, ttl <= Self.maxTTL else {
             throw ProtocolError(.badRequest, "field 'ttl_s' must be more than 0 and at most \(Int(Self.maxTTL))")
         }
-        let targets = await availableExperts(tenant: caller.record.tenant, area: area)
+        let (targets, away) = await experts(tenant: caller.record.tenant, area: area)
         let now = WallClock.now()
         var request = ModRequest(
             id: "m" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20),
@@ -87,6 +90,8 @@ public actor ModService {
         }
         requests[request.id] = request
         armExpiry(request)
+        let pushed = push.withPushers(away)
+        if !pushed.isEmpty { await push.modOffer(request, to: pushed) }
         ModMetrics.requests.increment()
         ModMetrics.offers.increment(by: offered.count)
         audit.record(AuditEvent("mod.request", tenant: request.tenant, actor: request.requester, detail: [
@@ -132,6 +137,7 @@ public actor ModService {
         try persist(request, then: nil)
         requests[id] = request  // decided and journaled before any suspension: no second winner
         timers.removeValue(forKey: id)?.cancel()
+        await push.withdraw(id)
         ModMetrics.claimsWon.increment()
         ModMetrics.timeToClaim.recordMilliseconds(WallClock.now() - request.createdAt)
         await openRoom(for: id, winner: caller.record, winningSession: session, responder: responder)
@@ -267,6 +273,7 @@ public actor ModService {
     private func withdraw(_ request: ModRequest, reason: String, then: @escaping @Sendable () -> Void)
         throws(ProtocolError)
     {
+        Task { [push] in await push.withdraw(request.id) }
         let withdrawn = FrameEncoder.event(ModWithdrawnEvent(request: request.id, reason: reason))
         let peers = registry.peers(ofAll: request.offered.map { UserKey(tenant: request.tenant, user: $0) })
         try persist(request) { [transport] in
@@ -291,11 +298,15 @@ public actor ModService {
     }
 
     /// Connected FMDs of `tenant` whose areas hold `area` and who are not `dnd`.
-    private func availableExperts(tenant: String, area: String) async -> [String] {
+    /// The FMDs of `area`: those connected and not `dnd` (offered now), and those with no connected
+    /// device who did not leave in `dnd` (woken by push).
+    private func experts(tenant: String, area: String) async -> (available: [String], away: [UserKey]) {
         let experts = directory.users(tenant: tenant, role: .fmd).filter { $0.areas.contains(area) }.map(\.key)
-        let connected = experts.filter { registry.isConnected($0) }
+        let (connected, away) = (experts.filter { registry.isConnected($0) }, experts.filter { !registry.isConnected($0) })
         let statuses = await presence.statuses(of: connected)
-        return connected.filter { statuses[$0] != .dnd }.map(\.user).sorted()
+        let leftInDoNotDisturb = await presence.leftInDoNotDisturb(away)
+        return (connected.filter { statuses[$0] != .dnd }.map(\.user).sorted(),
+                away.filter { !leftInDoNotDisturb.contains($0) })
     }
 
     /// Journals the request's state; `then` runs once it is durable. Throws, journaling nothing, if the

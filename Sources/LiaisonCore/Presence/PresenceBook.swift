@@ -25,6 +25,8 @@ public struct PresenceBook: Sendable {
         var published: PresenceInfo
         /// Bumped on every disconnect that leaves no device, so only the latest grace timer counts.
         var graceGeneration: UInt64 = 0
+        /// Whether the last device to leave was `dnd` (such a user is not woken by push for MOD offers).
+        var leftInDoNotDisturb = false
 
         var current: PresenceInfo {
             PresenceInfo(
@@ -50,6 +52,12 @@ public struct PresenceBook: Sendable {
         return info
     }
 
+    /// Whether `user` has no device now and the last one left in `dnd`.
+    public func leftInDoNotDisturb(_ user: UserKey) -> Bool {
+        guard let entry = entries[user] else { return false }
+        return entry.devices.isEmpty && entry.leftInDoNotDisturb
+    }
+
     /// A device of `user` connected, as `online`.
     public mutating func connect(_ user: UserKey, device: String, session: SessionID, now: Millis) -> [Action] {
         update(user, now: now) { $0.devices[device] = Device(session: session, status: .online) }
@@ -70,9 +78,11 @@ public struct PresenceBook: Sendable {
     /// A device's session ended. The last device gone starts the grace period instead of going offline.
     public mutating func disconnect(_ user: UserKey, device: String, session: SessionID, now: Millis) -> [Action] {
         guard var entry = entries[user], entry.devices[device]?.session == session else { return [] }
+        let leavingStatus = entry.devices[device]?.status
         entry.devices[device] = nil
         entry.lastSeen = now
         if entry.devices.isEmpty {
+            entry.leftInDoNotDisturb = leavingStatus == .dnd
             entry.graceGeneration &+= 1
             entries[user] = entry
             return [.armGrace(user, generation: entry.graceGeneration)]

@@ -41,6 +41,11 @@ public actor PresenceService {
         Dictionary(users.map { ($0, book.info($0).status) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Those of `users` whose last device left in `dnd`.
+    func leftInDoNotDisturb(_ users: [UserKey]) -> Set<UserKey> {
+        Set(users.filter(book.leftInDoNotDisturb))
+    }
+
     func unwatch(_ users: [UserKey], session: SessionID) {
         book.unwatch(users, session: session)
     }

@@ -27,6 +27,9 @@ public enum Request: Sendable {
     case callHangup(CallRef)
     case turnCredentials
     case auditRead(AuditRead)
+    case pushRegister(PushRegister)
+    case pushUnregister(PushUnregister)
+    case pushList
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -96,6 +99,31 @@ public enum Request: Sendable {
         enum CodingKeys: String, CodingKey {
             case room, body
             case clientMsgID = "client_msg_id"
+        }
+    }
+
+    /// `push.register {gateway, app_id, pushkey, device_name?, lang?}`: a pusher for the caller's device.
+    public struct PushRegister: Decodable, Sendable {
+        public let gateway: String
+        public let appID: String
+        public let pushkey: String
+        public let deviceName: String?
+        public let lang: String?
+
+        enum CodingKeys: String, CodingKey {
+            case gateway, pushkey, lang
+            case appID = "app_id", deviceName = "device_name"
+        }
+    }
+
+    /// `push.unregister {app_id, pushkey}`.
+    public struct PushUnregister: Decodable, Sendable {
+        public let appID: String
+        public let pushkey: String
+
+        enum CodingKeys: String, CodingKey {
+            case pushkey
+            case appID = "app_id"
         }
     }
 
@@ -197,6 +225,9 @@ public enum Request: Sendable {
         "call.hangup": { .callHangup(try $0.decode()) },
         "turn.credentials": { _ in .turnCredentials },
         "audit.read": { .auditRead(try $0.decode()) },
+        "push.register": { .pushRegister(try $0.decode()) },
+        "push.unregister": { .pushUnregister(try $0.decode()) },
+        "push.list": { _ in .pushList },
     ]
 }
 

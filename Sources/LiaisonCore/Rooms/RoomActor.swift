@@ -72,8 +72,9 @@ actor RoomActor {
         }
         let seq = state.nextSeq
         let ts = WallClock.now()
+        let senderName = fromName ?? name(from)
         let frame = FrameEncoder.event(MessageEvent(
-            room: id, seq: seq, from: from, fromName: fromName ?? name(from), body: body, ts: ts, clientMsgID: clientMsgID,
+            room: id, seq: seq, from: from, fromName: senderName, body: body, ts: ts, clientMsgID: clientMsgID,
             kind: kind))
         state.append(StoredMessage(seq: seq, from: from, clientMsgID: clientMsgID, ts: ts, frame: frame))
         context.index.markDirty(id)
@@ -83,6 +84,13 @@ actor RoomActor {
             markDurable(seq)
             responder?.ok(SendResult(room: room, seq: seq, ts: ts))
             context.deliver(frame, to: members, tenant: tenant, seq: (room, seq))
+            guard kind == .text else { return }
+            let recipients = context.push.withPushers(members.lazy.filter { $0 != from }.map { UserKey(tenant: tenant, user: $0) })
+            guard !recipients.isEmpty else { return }
+            Task {
+                await context.push.message(room: room, tenant: tenant, seq: seq, sender: from, senderName: senderName,
+                                           body: body, ts: ts, recipients: recipients)
+            }
         }
         let digest = Hex.encode(SHA256.hash(data: Data(body.utf8)))
         context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: [
@@ -205,10 +213,13 @@ actor RoomActor {
         let others = state.members.filter { $0 != user }
         let receipt = FrameEncoder.event(ReceiptEvent(room: id, user: user, name: name(user), seq: seq))
         let record = RoomRecord.Cursor(type: "msg.read", room: id, user: user, seq: seq)
-        let (tenant, context) = (tenant, context)
+        let (tenant, context, room) = (tenant, context, id)
         context.journal.append(.bytes(RoomRecord.encode(record))) {
             responder.ok()
             context.deliver(receipt, to: others, tenant: tenant)
+            let reader = UserKey(tenant: tenant, user: user)
+            guard !context.push.withPushers([reader]).isEmpty else { return }
+            Task { await context.push.read(reader, room: room, through: seq) }
         }
     }
 

@@ -7,6 +7,8 @@ struct RoomContext: Sendable {
     let index: RoomIndex
     /// Display names for the events that name a user.
     let directory: UserDirectory
+    /// Wakes members' devices that are not connected.
+    let push: PushService
     /// Messages a room keeps in memory beyond what is unarchived.
     let retention: Int
 

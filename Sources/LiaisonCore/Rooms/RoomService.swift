@@ -10,7 +10,8 @@ public final class RoomService: Sendable {
 
     /// Loads every room snapshot and replays the journal's room records over them.
     init(dataDirectory: String, journal: Journal, records: [Data], retention: Int, transport: any Transport,
-         registry: SessionRegistry, audit: AuditLog, directory: UserDirectory, fileSystem: any FileSystem) throws {
+         registry: SessionRegistry, audit: AuditLog, directory: UserDirectory, push: PushService,
+         fileSystem: any FileSystem) throws {
         roomsDirectory = Path.join(dataDirectory, "rooms")
         self.fileSystem = fileSystem
         try fileSystem.makeDirectory(roomsDirectory)
@@ -18,7 +19,7 @@ public final class RoomService: Sendable {
 
         let index = RoomIndex()
         context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
-                              index: index, directory: directory, retention: retention)
+                              index: index, directory: directory, push: push, retention: retention)
         for state in recovery.states.values {
             let room = RoomActor(state: state, context: context, archive: archive(state.id),
                                  hydrated: state.archivedSeq == 0)

@@ -16,6 +16,7 @@ public final class Hub: Sendable {
     public let rooms: RoomService
     public let mod: ModService
     public let calls: CallService
+    public let push: PushService
     let journal: Journal
     /// Where snapshot files are written and synced, off the actors.
     let storage: IOQueue
@@ -23,11 +24,11 @@ public final class Hub: Sendable {
     let logger = Logger(label: "liaison.hub")
     public var policy: Policy { configuration.policy }
 
-    /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, the audit trail) on
-    /// `fileSystem`.
+    /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, pushers, the audit
+    /// trail) on `fileSystem`. `pushClient` posts to the push gateways; without one nothing is pushed.
     public init(
         configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
-        fileSystem: any FileSystem = LocalFileSystem()
+        pushClient: (any PushGatewayClient)? = nil, fileSystem: any FileSystem = LocalFileSystem()
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
@@ -41,6 +42,8 @@ public final class Hub: Sendable {
         registry = SessionRegistry()
         presence = PresenceService(
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
+        push = try PushService(configuration: configuration.push, client: pushClient, dataDirectory: dataPath,
+                               registry: registry, audit: audit, fileSystem: fileSystem)
         let journalDirectory = Path.join(dataPath, "journal")
         let (records, lastSegment) = try Journal.recover(
             journalDirectory, fileSystem: fileSystem, logger: Logger(label: "liaison.journal"))
@@ -48,12 +51,13 @@ public final class Hub: Sendable {
             directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
         rooms = try RoomService(
             dataDirectory: dataPath, journal: journal, records: records, retention: configuration.roomMemoryMessages,
-            transport: transport, registry: registry, audit: audit, directory: directory, fileSystem: fileSystem)
+            transport: transport, registry: registry, audit: audit, directory: directory, push: push, fileSystem: fileSystem)
         mod = try ModService(
             dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
-            directory: directory, registry: registry, presence: presence, rooms: rooms, transport: transport, audit: audit,
-            fileSystem: fileSystem)
-        calls = CallService(configuration: configuration, registry: registry, rooms: rooms, transport: transport, audit: audit)
+            directory: directory, registry: registry, presence: presence, rooms: rooms, push: push, transport: transport,
+            audit: audit, fileSystem: fileSystem)
+        calls = CallService(configuration: configuration, registry: registry, rooms: rooms, push: push,
+                            transport: transport, audit: audit)
     }
 
     /// Runs the periodic work (snapshots, MOD timers) until cancelled; a snapshot under way when it is

@@ -25,6 +25,8 @@ public struct HubConfiguration: Sendable {
     public var turnSecret: String?
     /// Seconds TURN credentials stay valid.
     public var turnTTL: Double = 86400
+    /// Push gateways and notifications to devices that are not connected.
+    public var push = PushConfiguration()
     /// Role rules.
     public var policy: Policy = .default
 

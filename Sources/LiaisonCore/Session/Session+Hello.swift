@@ -37,6 +37,7 @@ extension Session {
             hub.transport.close(replacedPeer, code: .replaced, reason: "replaced by a new connection of this device")
         }
         await hub.presence.connect(caller.key, device: caller.device, session: self.id)
+        if !hub.push.withPushers([caller.key]).isEmpty { await hub.push.connected(caller.key) }
         Instruments.sessionsStarted.increment()
         hub.audit.record(AuditEvent(
             "session.start", tenant: caller.record.tenant, actor: caller.record.user, device: caller.device,

@@ -249,6 +249,14 @@ public final class Session: @unchecked Sendable {
             return .ok(try turnCredentials(caller: caller))
         case .auditRead(let params):
             return .frame(try await auditRead(params, id: id, caller: caller))
+        case .pushRegister(let params):
+            try await pushRegister(params, caller: caller)
+            return .empty
+        case .pushUnregister(let params):
+            try await hub.push.unregister(params, caller: caller)
+            return .empty
+        case .pushList:
+            return .ok(await pushList(caller: caller))
         }
         return .deferred
     }

@@ -1,0 +1,42 @@
+import AsyncHTTPClient
+import Foundation
+import LiaisonCore
+import NIOCore
+
+/// Posts notifications to push gateways (Matrix Push Gateway API) with AsyncHTTPClient's shared client:
+/// its own event loops, pooled keep-alive connections, TLS verified against the system's trust store.
+public struct MatrixPushGatewayClient: PushGatewayClient {
+    /// Per notification, connect to last byte.
+    public var timeout: TimeAmount = .seconds(10)
+    /// Gateways answer a few bytes; more is not read.
+    public var maxAnswerBytes = 64 * 1024
+
+    public init() {}
+
+    public func notify(url: String, body: [UInt8]) async -> PushGatewayAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let answer = try await response.body.collect(upTo: maxAnswerBytes)
+            switch response.status.code {
+            case 200..<300:
+                return .accepted(rejected: Self.rejected(in: Array(buffer: answer)))
+            case 429, 500..<600:
+                return .retryLater("the gateway answered \(response.status.code)")
+            default:
+                return .refused("the gateway answered \(response.status.code)")
+            }
+        } catch {
+            return .retryLater("\(error)")
+        }
+    }
+
+    /// The `rejected` pushkeys of a gateway's answer (none when it has no such list).
+    static func rejected(in answer: [UInt8]) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any] else { return [] }
+        return object["rejected"] as? [String] ?? []
+    }
+}
