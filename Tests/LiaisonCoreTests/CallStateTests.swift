@@ -453,16 +453,16 @@ import Testing
     // MARK: The system message a call leaves
 
     @Test func callRecordTextDescribesMissedDeclinedBusyAndAnsweredCalls() {
-        #expect(CallRecordText.describe(media: .audio, caller: "Alice", reason: .timeout, durationMillis: nil)
+        #expect(CallRecordText.describe(media: .audio, caller: "Alice", callee: nil, reason: .timeout, durationMillis: nil)
             == "Missed audio call from Alice")
-        #expect(CallRecordText.describe(media: .video, caller: "Alice", reason: .cancelled, durationMillis: nil)
+        #expect(CallRecordText.describe(media: .video, caller: "Alice", callee: nil, reason: .cancelled, durationMillis: nil)
             == "Missed video call from Alice")
-        #expect(CallRecordText.describe(media: .audio, caller: "Alice", reason: .rejected, durationMillis: nil)
+        #expect(CallRecordText.describe(media: .audio, caller: "Alice", callee: nil, reason: .rejected, durationMillis: nil)
             == "Audio call from Alice was declined")
-        #expect(CallRecordText.describe(media: .audio, caller: "Alice", reason: .busy, durationMillis: nil)
+        #expect(CallRecordText.describe(media: .audio, caller: "Alice", callee: nil, reason: .busy, durationMillis: nil)
             == "Missed audio call from Alice (busy)")
-        #expect(CallRecordText.describe(media: .video, caller: "Alice", reason: .hangup, durationMillis: 3_400)
-            == "Video call with Alice ended after 3s")
+        #expect(CallRecordText.describe(media: .video, caller: "Alice", callee: "Bob", reason: .hangup, durationMillis: 3_400)
+            == "Video call from Alice to Bob ended after 3s")
         #expect(CallRecordText.format(125_000) == "2m 5s")
         #expect(CallRecordText.format(3_723_000) == "1h 2m 3s")
     }

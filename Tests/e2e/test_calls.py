@@ -306,7 +306,7 @@ async def test_hangup_after_the_answer_by_the_callee_reaches_the_caller(server):
     await laptop.no_event("call.ended", 0.2, reason="hangup")
     await phone.no_event("call.ended", 0.0, call=call)
     msgs = await system_messages(alice, room, 1)
-    assert re.fullmatch(r"Video call with Alice ended after \d+s", msgs[-1]["body"]), msgs
+    assert re.fullmatch(r"Video call from Alice to Bob ended after \d+s", msgs[-1]["body"]), msgs
 
 
 async def test_hangup_after_the_answer_by_the_caller_reaches_the_callee(server):
@@ -317,7 +317,7 @@ async def test_hangup_after_the_answer_by_the_caller_reaches_the_callee(server):
     assert ev["reason"] == "hangup", ev
     await alice.error("call.hangup", "not_found", call=call)
     msgs = await system_messages(phone, room, 1)
-    assert re.fullmatch(r"Audio call with Alice ended after \d+s", msgs[-1]["body"]), msgs
+    assert re.fullmatch(r"Audio call from Alice to Bob ended after \d+s", msgs[-1]["body"]), msgs
 
 
 async def test_reject_by_one_device_ends_the_ringing_for_the_caller_and_the_other_device(server):
@@ -365,7 +365,7 @@ async def test_every_call_leaves_a_system_message_that_reaches_an_offline_member
     msgs = await system_messages(alice, room, 2)
     bodies = [m["body"] for m in msgs]
     assert bodies[0] == "Missed audio call from Alice", bodies
-    assert re.fullmatch(r"Video call with Alice ended after \d+s", bodies[1]), bodies
+    assert re.fullmatch(r"Video call from Alice to Bob ended after \d+s", bodies[1]), bodies
     assert all(m["from"] == "alice" for m in msgs), msgs
 
     # the live `msg` events: both records are durable, so they are in carol's offline replay
@@ -547,7 +547,7 @@ async def test_a_device_gone_beyond_the_grace_ends_the_call_disconnected(server_
     assert ev == {"type": "call.ended", "call": call, "reason": "disconnected"}, ev
     await laptop.no_event("call.ended", 0.2, reason="disconnected")
     msgs = await system_messages(alice, room, 1)
-    assert re.fullmatch(r"Audio call with Alice ended after \d+s", msgs[-1]["body"]), msgs
+    assert re.fullmatch(r"Audio call from Alice to Bob ended after \d+s", msgs[-1]["body"]), msgs
     # the room and both users are free again
     call2 = await invite(alice, room)
     await laptop.next_event("call.ring", call=call2)

@@ -1,10 +1,12 @@
 """The browser console (served at GET /) driven in real headless Chromium through Selenium.
 
 People's view of Liaison: an HCP and an MSL sign in (one with the dev form of `serve --dev`, one
-by pasting a token), see each other's presence, chat both ways (typing, read receipts); the MSL
-asks an expert, one FMD claims while a second FMD's Claim button turns to "taken"; then the HCP
-video-calls the MSL (ringing on both of the MSL's windows): both RTCPeerConnections report
-`connected` with inbound video frames increasing, and they hang up.
+by pasting a token), find each other under "Find people", see each other's presence, chat both
+ways (typing, read receipts); the MSL asks an expert, one FMD claims while a second FMD's Claim
+button turns to "taken"; then the HCP video-calls the MSL (ringing on both of the MSL's windows):
+both RTCPeerConnections report `connected` with inbound video frames increasing, and they hang up.
+A first-time user finds a colleague by part of their name, chats and calls from the people panel,
+and sees names, never ids; a refused token says why; a normal load logs no errors.
 
 Controls are found as a person finds them: by their visible label or button text.
 Screenshots of the main views go to $LIAISON_SCREENSHOTS when set (refresh the README's pictures
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -95,9 +98,16 @@ class Page:
                          f"a visible button {text!r}", timeout)
 
     def click(self, text: str, root=None):
-        b = self.wait(lambda: next((b for b in self.visible(f".//button[normalize-space()={_xq(text)}]", root) if b.is_enabled()), None),
-                      f"an enabled button {text!r}")
-        b.click()
+        """Clicks an enabled button; `root` may be a function finding the container anew."""
+
+        def press():  # found and clicked in one go: a list may re-render in between
+            within = root() if callable(root) else root
+            b = next((b for b in self.visible(f".//button[normalize-space()={_xq(text)}]", within) if b.is_enabled()), None)
+            if b:
+                b.click()
+            return b is not None
+
+        self.wait(press, f"an enabled button {text!r}")
 
     def type_into(self, label: str, text: str, clear: bool = True):
         el = self.field(label)
@@ -161,6 +171,19 @@ class Page:
     def contact_status(self, user: str) -> str | None:
         els = self.d.find_elements(By.CSS_SELECTOR, f'#contacts li[data-user="{user}"]')
         return els[0].get_attribute("data-status") if els else None
+
+    def person(self, name: str):
+        """The row of `name` in the people panel's results."""
+        return self.wait(lambda: next((li for li in self.visible("//ul[@id='people']/li")
+                                       if li.find_element(By.CSS_SELECTOR, ".person-name").text == name), None),
+                         f"{name!r} among the people found")
+
+    def find_person(self, query: str, name: str):
+        self.type_into("Find people", query)
+        return self.person(name)
+
+    def ringing(self) -> str:
+        return " ".join(e.text for e in self.visible("//section[@id='rings']//*[@role='alertdialog']"))
 
     def room_button(self, label: str):
         return self.wait(lambda: next((b for b in self.visible("//ul[@id='rooms']//button") if label.lower() in b.text.lower()), None),
@@ -268,16 +291,7 @@ def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
     status, headers, _ = http_get(base + "/app.js")
     assert status == 200 and "javascript" in headers["content-type"]
 
-    # Without --dev there is no dev form (and no /dev/token).
-    plain = server_factory()
-    assert http_get(plain.http + "/dev/token?sub=x&role=msl&tenant=t")[0] == 404
     hcp = browsers("hcp")
-    hcp.open(plain.http)
-    hcp.field("Token")
-    time.sleep(0.5)  # the page's /dev/token probe has answered by now
-    assert not hcp.visible("//label[normalize-space()='User']"), "the dev form shows without --dev"
-    assert not hcp.visible("//button[normalize-space()='Get dev token']")
-
     # ---------------------------------------------------------------- sign in
     hcp.open(base)
     hcp.sign_in_dev("hana", "hcp", "Dr Hana Ito", shot="signin.png")
@@ -287,15 +301,13 @@ def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
     msl.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
 
     # ---------------------------------------------------------------- presence and chat
-    # The HCP starts a direct chat with the MSL (known: connected) and sees them online.
-    hcp.type_into("Start a chat with", "mika")
-    hcp.click("Start chat")
-    hcp.wait(lambda: hcp.text("#room-title") == "mika", "the direct room with mika to open")
+    # The HCP finds the MSL (known: connected) by name, starts a direct chat and sees them online.
+    hcp.find_person("Mika", "Mika Laine")
+    hcp.click("Chat", root=lambda: hcp.person("Mika Laine"))
+    hcp.wait(lambda: hcp.text("#room-title") == "Mika Laine", "the direct room with Mika Laine to open")
     hcp.wait(lambda: hcp.contact_status("mika") == "online", "mika online in the HCP's contacts")
 
-    # The MSL watches the HCP by id.
-    msl.type_into("Watch user", "hana")
-    msl.click("Watch")
+    # The MSL, now in a room with the HCP, sees her among the contacts.
     msl.wait(lambda: msl.contact_status("hana") == "online", "hana online in the MSL's contacts")
 
     # Own status travels live.
@@ -395,15 +407,15 @@ def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
 
     # ---------------------------------------------------------------- video call, ringing on every window of the callee
     # A declined call: rejected in one window, the other window stops ringing, the caller is told.
-    hcp.click("Call")
+    hcp.click("Call", root=hcp.d.find_element(By.ID, "chat"))
     for page in (msl, msl2):
         page.wait(lambda page=page: page.visible("//section[@id='rings']//*[@role='alertdialog']"), f"the ring in {page.name}")
     msl2.click("Reject", root=msl2.d.find_element(By.ID, "rings"))
-    hcp.wait(lambda: "Call ended (declined)" in hcp.text("#call-status"), "the caller told the call was declined")
+    hcp.wait(lambda: "ended (declined)" in hcp.text("#call-status"), "the caller told the call was declined")
     msl.wait(lambda: not msl.visible("//section[@id='rings']//*[@role='alertdialog']"), "the first window to stop ringing")
 
     # The call, answered in the first window.
-    hcp.click("Call")
+    hcp.click("Call", root=hcp.d.find_element(By.ID, "chat"))
     for page in (msl, msl2):
         page.wait(lambda page=page: page.visible("//section[@id='rings']//*[@role='alertdialog']"), f"the ring in {page.name}")
         page.button("Accept")
@@ -440,10 +452,78 @@ def test_console_chat_presence_mod_and_video_call(server_factory, browsers):
 
     hcp.click("Hang up")
     for page in (hcp, msl):
-        page.wait(lambda page=page: "Call ended" in page.text("#call-status") or page.pc_state() is None, f"the call ended in {page.name}")
+        page.wait(lambda page=page: "ended" in page.text("#call-status") or page.pc_state() is None, f"the call ended in {page.name}")
         page.wait(lambda page=page: page.pc_state() is None, f"no live RTCPeerConnection in {page.name}")
     # The call leaves a system message in the room.
     hcp.wait(lambda: hcp.d.find_elements(By.CSS_SELECTOR, "#messages li.system"), "the call's system message in the room", timeout=10)
+
+
+def test_console_first_time_user_finds_a_colleague_chats_and_calls(server_factory, browsers):
+    """Someone who knows nobody's id: finds a colleague by part of their name, chats, calls, and
+    sees names everywhere."""
+    srv = server_factory()
+    mika = browsers("colleague")
+    mika.open(srv.http)
+    mika.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    hana = browsers("first-timer")
+    hana.open(srv.http)
+    hana.sign_in_token(token(srv.secret, "hana", "hcp", TENANT, name="Dr Hana Ito"))
+
+    # Nothing to act on yet: no Call for the conversation, Send disabled.
+    chat = hana.d.find_element(By.ID, "chat")
+    assert not hana.visible(".//button[normalize-space()='Call']", chat)
+    assert not hana.d.find_element(By.ID, "send").is_enabled()
+
+    # Part of the surname finds the colleague, with role and status, and Chat / Call for them.
+    hana.find_person("lain", "Mika Laine")
+    hana.wait(lambda: "Medical science liaison" in hana.person("Mika Laine").text, "Mika's role in the result")
+    hana.wait(lambda: "online" in hana.person("Mika Laine").text, "Mika's status in the result")
+    hana.wait(lambda: hana.button("Chat", root=hana.person("Mika Laine")).accessible_name == "Chat with Mika Laine",
+              "the Chat button named for Mika")
+    hana.wait(lambda: hana.button("Call", root=hana.person("Mika Laine")).accessible_name == "Call Mika Laine",
+              "the Call button named for Mika")
+    hana.shot("people.png")
+
+    # Chat opens the direct room; the message reaches the colleague under the sender's name.
+    hana.click("Chat", root=lambda: hana.person("Mika Laine"))
+    hana.wait(lambda: hana.text("#room-title") == "Mika Laine", "the direct room with Mika Laine to open")
+    hana.send("Hello Mika, could we talk about the new study?")
+    mika.room_button("Dr Hana Ito").click()
+    mika.wait(lambda: "Hello Mika, could we talk about the new study?" in mika.messages(), "Hana's message at Mika")
+    assert mika.text("#messages li:not(.mine) .from") == "Dr Hana Ito"
+    assert mika.text("#room-title") == "Dr Hana Ito"
+
+    # Call from the people panel: the colleague's browser rings with the caller's name.
+    hana.click("Call", root=lambda: hana.person("Mika Laine"))
+    mika.wait(lambda: "Dr Hana Ito is calling" in mika.ringing(), "the ring at Mika, saying who calls")
+    assert " from " not in mika.ringing(), mika.ringing()
+    mika.shot("ringing.png")
+    mika.click("Accept", root=mika.d.find_element(By.ID, "rings"))
+    for page in (hana, mika):
+        page.wait(lambda page=page: "connected" in page.text("#call-status"), f"the call connected in {page.name}", timeout=30)
+    assert "Mika Laine" in hana.text("#call-status") and "Dr Hana Ito" in mika.text("#call-status")
+    hana.button("Share screen")
+
+    # The callee hangs up: no call panel with video tiles stays, no Share screen.
+    mika.click("Hang up")
+    for page in (hana, mika):
+        page.wait(lambda page=page: page.pc_state() is None, f"the call over in {page.name}")
+        page.wait(lambda page=page: not page.visible("//video") and not page.visible("//button[normalize-space()='Hang up']"),
+                  f"no video tile or Hang up left in {page.name}")
+        assert not page.visible("//button[normalize-space()='Share screen']")
+        page.wait(lambda page=page: not page.visible("//section[@id='call']"), f"the call panel closed in {page.name}")
+
+    # The call's record names both parties, so it reads true on either side.
+    for page in (hana, mika):
+        page.wait(lambda page=page: any("Video call from Dr Hana Ito to Mika Laine ended" in m for m in page.messages()),
+                  f"the call record at {page.name}")
+
+    # Names, never ids, on both pages.
+    for page, ids in ((hana, ("hana", "mika")), (mika, ("hana", "mika"))):
+        shown = page.d.find_element(By.TAG_NAME, "body").text
+        for uid in ids:
+            assert not re.search(rf"\b{uid}\b", shown), f"[{page.name}] the id {uid!r} shows: {shown}"
+    hana.shot("names.png")
 
 
 def test_console_sign_in_says_why_a_token_was_refused(server_factory, browsers):
@@ -453,6 +533,27 @@ def test_console_sign_in_says_why_a_token_was_refused(server_factory, browsers):
     page.type_into("Token", token(srv.secret, "mika", "msl", TENANT, name="Mika Laine", ttl=-120))
     page.click("Sign in")
     page.wait(lambda: "token expired" in page.text("#signin-error"), "the sign-in page to say the token expired")
+    assert page.visible("//*[@id='signin-error']")
     page.type_into("Token", token("another-secret-that-is-long-enough-for-hs256", "mika", "msl", TENANT))
     page.click("Sign in")
     page.wait(lambda: "bad signature" in page.text("#signin-error"), "the sign-in page to say the signature is bad")
+
+
+def test_console_loads_cleanly_without_dev(server_factory, browsers):
+    """Without --dev: no dev form, no request to /dev/token, and nothing in the browser's log at
+    level SEVERE (no 404, no script error) while loading and signing in."""
+    srv = server_factory()
+    assert http_get(srv.http + "/dev/token?sub=x&role=msl&tenant=t")[0] == 404
+    page = browsers("plain")
+    page.open(srv.http)
+    page.field("Token")
+    page.wait(lambda: page.js("return performance.getEntriesByType('resource').some((e) => e.name.endsWith('/v1/info'))"),
+              "the page asking /v1/info")
+    assert not page.visible("//label[normalize-space()='User']"), "the dev form shows without --dev"
+    assert not page.visible("//button[normalize-space()='Get dev token']")
+    page.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    page.wait(lambda: page.text("#people-status") != "", "the people panel's first listing")
+    requested = page.js("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert not [u for u in requested if "/dev/token" in u], requested
+    severe = [e for e in page.d.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe

@@ -1,9 +1,12 @@
-/// The `system` message a call leaves in its room.
+/// The `system` message a call leaves in its room, true for every member who reads it: an answered call
+/// names both parties.
 enum CallRecordText {
-    static func describe(media: CallState.Media, caller: String, reason: CallState.EndReason, durationMillis: Millis?) -> String {
+    static func describe(media: CallState.Media, caller: String, callee: String?, reason: CallState.EndReason,
+                         durationMillis: Millis?) -> String {
         let kind = media == .video ? "video call" : "audio call"
         if let durationMillis {
-            return "\(kind.capitalizedFirst) with \(caller) ended after \(format(durationMillis))"
+            let parties = callee.map { "from \(caller) to \($0)" } ?? "from \(caller)"
+            return "\(kind.capitalizedFirst) \(parties) ended after \(format(durationMillis))"
         }
         switch reason {
         case .rejected: return "\(kind.capitalizedFirst) from \(caller) was declined"

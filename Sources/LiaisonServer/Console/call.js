@@ -136,7 +136,6 @@ export class Call extends EventTarget {
 
   /** Caller: the callee's answer arrived. */
   async accepted(ev) {
-    this.peerDevice = ev.by && ev.by.device;
     this.setStatus("connecting");
     await this.pc.setRemoteDescription({ type: "answer", sdp: ev.sdp });
     this.renegotiate = true;
