@@ -11,6 +11,8 @@ public final class LiaisonServer: Sendable {
     private let transport: WebSocketServer
     /// The identity provider's keys, when tokens may come from one (`--jwks-url`).
     public let jwks: IdentityProviderKeys?
+    /// Posts to the push gateways (`--push-gateway`); nil without any.
+    private let pushClient: MatrixPushGatewayClient?
 
     /// Opens the data directory and binds the listeners.
     /// - Parameter metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
@@ -24,20 +26,27 @@ public final class LiaisonServer: Sendable {
         } else {
             jwks = nil
         }
-        let verifier = try await TokenVerifier(
-            secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM, jwks: jwks,
-            rules: configuration.identityProvider)
-        hub = try Hub(
-            configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
-            verifier: verifier, transport: queue,
-            pushClient: configuration.hub.push.gateways.isEmpty ? nil : MatrixPushGatewayClient())
-        let started = ContinuousClock.now
-        let box = ConnectionCountBox()
-        let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
-                                 devSecret: configuration.dev ? configuration.jwtSecret : nil)
-        transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
-        box.server = transport
-        try transport.start()
+        let pushClient = configuration.hub.push.gateways.isEmpty ? nil : MatrixPushGatewayClient()
+        self.pushClient = pushClient
+        do {
+            let verifier = try await TokenVerifier(
+                secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM, jwks: jwks,
+                rules: configuration.identityProvider)
+            hub = try Hub(
+                configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
+                verifier: verifier, transport: queue, pushClient: pushClient)
+            let started = ContinuousClock.now
+            let box = ConnectionCountBox()
+            let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
+                                     devSecret: configuration.dev ? configuration.jwtSecret : nil)
+            transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
+            box.server = transport
+            try transport.start()
+        } catch {
+            // Its connection pool must be closed before it goes (the server never starts).
+            await pushClient?.shutdown()
+            throw error
+        }
     }
 
     /// The ws port (what the OS chose when configured with 0).
@@ -60,6 +69,7 @@ public final class LiaisonServer: Sendable {
         // Let sessions closed by the shutdown record their end before the final flush.
         try? await Task.sleep(for: .milliseconds(100))
         await hub.close()
+        await pushClient?.shutdown()
     }
 
     /// Begins a graceful shutdown: clients get 1001, `run()` returns once they are gone.

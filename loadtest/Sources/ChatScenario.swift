@@ -32,6 +32,12 @@ struct ChatScenario: AsyncParsableCommand {
     @Option(help: "Body bytes of each message.")
     var size = 100
 
+    @Option(help: "More members per room who are not connected: each joins, leaves, and is only a recipient.")
+    var offlineMembers = 0
+
+    @Option(help: "Before leaving, each offline member registers a pusher with this gateway (serve --push-gateway NAME=URL).")
+    var pushGateway: String?
+
     @Option(help: "Seconds of sending before measuring starts.")
     var warmup: Double = 1
 
@@ -74,11 +80,18 @@ struct ChatScenario: AsyncParsableCommand {
         }
         let dial = try await openGroup(dialer, count: total, what: "chat")
         let connections = dial.byIndex.map { $0! }
+        let offlinePrefix = "\(common.userPrefix)-off"
+        let offlineMembers = max(0, self.offlineMembers)
+        try await leaveOffline(count: rooms * offlineMembers, engine: engine, prefix: offlinePrefix,
+                               counters: counters, errors: errors)
 
         // Rooms: member 0 of each creates it with the others.
         let roomIDs = try await createGroupRooms(
             count: rooms, creators: (0..<rooms).map { connections[$0 * members] },
-            members: { r in (1..<members).map { common.user(index: r * members + $0, prefix: prefix) } }, what: "chat")
+            members: { r in
+                (1..<members).map { common.user(index: r * members + $0, prefix: prefix) }
+                    + (0..<offlineMembers).map { common.user(index: r * offlineMembers + $0, prefix: offlinePrefix) }
+            }, what: "chat")
         await sleep(seconds: 0.5)
         let size = self.size
         tracker.send = { s, k, sentAt in
@@ -112,6 +125,10 @@ struct ChatScenario: AsyncParsableCommand {
         table.add("scenario", "chat  \(common.target)")
         table.add("rooms", "\(rooms) rooms × \(members) members = \(total) senders, \(size)-byte bodies, "
             + (rate > 0 ? "\(fmt(rate, 1)) msgs/s each (at most \(tracker.windowSize) unacked)" : "window \(tracker.windowSize) unacked each"))
+        if offlineMembers > 0 {
+            table.add("offline", "\(offlineMembers) more members per room not connected, "
+                + (pushGateway.map { "each with a pusher of gateway \($0)" } ?? "without pushers"))
+        }
         table.add("measured", "\(fmt(seconds, 1)) s after \(fmt(warmup, 1)) s warm-up")
         table.add("acked msgs/s", fmt(Double(s.acks) / seconds, 0) + "  (\(s.acks) acks)")
         table.add("ack latency", s.ackLatency.summary + "  [msg.send → ok, durable]")
@@ -126,6 +143,8 @@ struct ChatScenario: AsyncParsableCommand {
             "target": .string(common.target),
             "rooms": .int(rooms),
             "members": .int(members),
+            "offline_members": .int(offlineMembers),
+            "pushers": .bool(pushGateway != nil),
             "senders": .int(total),
             "window": .int(tracker.windowSize),
             "rate_per_sender": .number(rate),
@@ -148,3 +167,24 @@ struct ChatScenario: AsyncParsableCommand {
     }
 }
 
+
+extension ChatScenario {
+    /// Users `PREFIX-0…count-1` say hello (and register a pusher with `--push-gateway`), then disconnect:
+    /// members of the rooms who only ever receive while offline.
+    func leaveOffline(count: Int, engine: ClientEngine, prefix: String, counters: Counters, errors: ErrorTally) async throws {
+        guard count > 0 else { return }
+        var dialer = Dialer(engine: engine, common: common, counters: counters, errors: errors)
+        dialer.prefix = prefix
+        let offline = try await openGroup(dialer, count: count, what: "chat offline members").connections
+        if let gateway = pushGateway {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, connection) in offline.enumerated() {
+                    group.addTask { try await connection.registerPusher(gateway: gateway, appID: "loadtest", pushkey: "\(prefix)-\(i)") }
+                }
+                try await group.waitForAll()
+            }
+        }
+        for connection in offline { connection.close() }
+        await sleep(seconds: 0.5)
+    }
+}

@@ -11,4 +11,6 @@ public enum PushGatewayAnswer: Sendable, Equatable {
 /// Posts notifications to Matrix Push Gateway API endpoints (`POST …/_matrix/push/v1/notify`).
 public protocol PushGatewayClient: Sendable {
     func notify(url: String, body: [UInt8]) async -> PushGatewayAnswer
+    /// Closes its connections (at shutdown).
+    func shutdown() async
 }

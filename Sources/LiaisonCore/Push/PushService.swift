@@ -14,8 +14,14 @@ public actor PushService {
         let device: String
     }
 
+    /// A durable message due to recipients with pushers, handed over by a room without waiting.
+    struct DueMessage: Sendable {
+        let message: PendingMessage
+        let recipients: [UserKey]
+    }
+
     /// A message waiting for the coalescing delay.
-    struct PendingMessage {
+    struct PendingMessage: Sendable {
         let room: String
         let seq: UInt64
         let sender: String
@@ -36,6 +42,8 @@ public actor PushService {
     private let io = IOQueue(label: "liaison.push")
     private let logger = Logger(label: "liaison.push")
 
+    /// Messages rooms handed over, taken in batches (one hop into the actor per batch, not per message).
+    private let inbox = Locked<[DueMessage]>([])
     private var pending: [DeviceKey: [PendingMessage]] = [:]
     /// Read cursors of users with pushers, so a message read on another device is not pushed.
     private var readThrough: [UserKey: [String: UInt64]] = [:]
@@ -113,13 +121,30 @@ public actor PushService {
     // MARK: Events
 
     /// A message became durable: each recipient device that is not connected gets it after the
-    /// coalescing delay, unless it connects or the message is read meanwhile.
-    func message(room: String, tenant: String, seq: UInt64, sender: String, senderName: String, body: String, ts: Millis,
-                 recipients: [UserKey]) {
+    /// coalescing delay, unless it connects or the message is read meanwhile. Called from a room's
+    /// durability callback: it only queues.
+    nonisolated func messageDurable(room: String, seq: UInt64, sender: String, senderName: String, body: String,
+                                    ts: Millis, recipients: [UserKey]) {
+        let due = DueMessage(message: PendingMessage(room: room, seq: seq, sender: sender, senderName: senderName,
+                                                     body: body, ts: ts),
+                             recipients: recipients)
+        let first = inbox.withLock { inbox in
+            inbox.append(due)
+            return inbox.count == 1
+        }
+        if first { Task { await self.drainInbox() } }
+    }
+
+    private func drainInbox() {
+        for due in inbox.withLock({ inbox in defer { inbox = [] }; return inbox }) {
+            queue(due.message, for: due.recipients)
+        }
+    }
+
+    private func queue(_ message: PendingMessage, for recipients: [UserKey]) {
         for user in recipients {
             for device in offlineDevices(of: user) {
                 let key = DeviceKey(user: user, device: device)
-                let message = PendingMessage(room: room, seq: seq, sender: sender, senderName: senderName, body: body, ts: ts)
                 if pending[key] == nil {
                     let delay = configuration.delay
                     Task { [weak self] in
@@ -177,9 +202,13 @@ public actor PushService {
     }
 
     private func offlineDevices(of user: UserKey) -> [String] {
-        let connected = Set(registry.entries(ofAll: [user]).map(\.caller.device))
-        var seen: Set<String> = []
-        return book.pushers(of: user).map(\.device).filter { !connected.contains($0) && seen.insert($0).inserted }
+        guard let pushers = book.byUser[user] else { return [] }
+        let connected = registry.entries(ofAll: [user]).map(\.caller.device)
+        var devices: [String] = []
+        for pusher in pushers where !connected.contains(pusher.device) && !devices.contains(pusher.device) {
+            devices.append(pusher.device)
+        }
+        return devices
     }
 
     private func flushMessages(_ key: DeviceKey) {

@@ -87,10 +87,8 @@ actor RoomActor {
             guard kind == .text else { return }
             let recipients = context.push.withPushers(members.lazy.filter { $0 != from }.map { UserKey(tenant: tenant, user: $0) })
             guard !recipients.isEmpty else { return }
-            Task {
-                await context.push.message(room: room, tenant: tenant, seq: seq, sender: from, senderName: senderName,
-                                           body: body, ts: ts, recipients: recipients)
-            }
+            context.push.messageDurable(room: room, seq: seq, sender: from, senderName: senderName, body: body, ts: ts,
+                                        recipients: recipients)
         }
         let digest = Hex.encode(SHA256.hash(data: Data(body.utf8)))
         context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: [
