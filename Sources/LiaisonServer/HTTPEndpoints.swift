@@ -3,7 +3,8 @@ import LiaisonCore
 import Prometheus
 
 /// Plain HTTP on the WebSocket port: `GET /healthz`, `GET /metrics`, `GET /v1/info` (what a client may use:
-/// dev tokens or not), the protocol's schema and AsyncAPI document, the console.
+/// dev tokens or not), users' calendar feeds (`GET /v1/calendar/TOKEN.ics`), the protocol's schema and
+/// AsyncAPI document, the console.
 struct HTTPEndpoints: Sendable {
     struct Response {
         var status: UInt32
@@ -18,6 +19,8 @@ struct HTTPEndpoints: Sendable {
     let protocolDocuments = ProtocolDocuments()
     /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
     let devSecret: String?
+    /// The `.ics` of a calendar feed token (nil: no such feed).
+    let calendar: @Sendable (String) -> String?
 
     /// `path` is the request path; `query` its query string (lws hands them over separately).
     func respond(to path: String, query: [String: String]) -> Response {
@@ -44,6 +47,12 @@ struct HTTPEndpoints: Sendable {
             return Response(status: 200, contentType: "application/schema+json", body: protocolDocuments.schema)
         case "/v1/asyncapi.yaml":
             return Response(status: 200, contentType: "application/yaml; charset=utf-8", body: protocolDocuments.asyncAPI)
+        case _ where path.hasPrefix("/v1/calendar/") && path.hasSuffix(".ics"):
+            let token = String(path.dropFirst("/v1/calendar/".count).dropLast(".ics".count))
+            guard let ics = calendar(token) else {
+                return json(404, ["error": "not_found", "message": "no such calendar feed"])
+            }
+            return Response(status: 200, contentType: "text/calendar; charset=utf-8", body: Array(ics.utf8))
         default:
             if let file = console.file(for: path) {
                 return Response(status: 200, contentType: file.contentType, body: file.body)

@@ -38,15 +38,23 @@ public final class LiaisonServer: Sendable {
             let started = ContinuousClock.now
             let box = ConnectionCountBox()
             let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
-                                     devSecret: configuration.dev ? configuration.jwtSecret : nil)
+                                     devSecret: configuration.dev ? configuration.jwtSecret : nil,
+                                     calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) })
             transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
             box.server = transport
             try transport.start()
+            await hub.meetings.usePublicURL(configuration.publicURL ?? defaultPublicURL(port: transport.boundPort))
         } catch {
             // Its connection pool must be closed before it goes (the server never starts).
             await pushClient?.shutdown()
             throw error
         }
+    }
+
+    /// `http://` the ws listener's host (localhost when it listens on every address) and port.
+    private func defaultPublicURL(port: Int) -> String {
+        let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "localhost" : configuration.host
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 
     /// The ws port (what the OS chose when configured with 0).

@@ -34,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     /// permessage-deflate (RFC 7692) for clients that offer it. Off by default: see docs/BENCHMARKS.md
     /// for its memory and CPU cost.
     public var compression = false
+    /// How clients reach this server (scheme, host, port; no trailing slash): the start of the links
+    /// it hands out, such as calendar feeds. nil: `http://` the ws listener's host and bound port.
+    public var publicURL: String?
     public var hub = HubConfiguration()
 
     public init(jwtSecret: String) {

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Development mode: GET /dev/token mints tokens for any user (LIAISON_DEV=1). Never in production.") var dev = false
     @Option(help: "permessage-deflate for clients that offer it: off or on (LIAISON_COMPRESSION; default off).") var compression: String?
     @Option(help: "WebSocket path that echoes every message, for conformance tests such as Autobahn (LIAISON_ECHO_PATH; default off).") var echoPath: String?
+    @Option(help: "How clients reach this server, for links it hands out such as calendar feeds (LIAISON_PUBLIC_URL; default http://HOST:PORT).") var publicUrl: String?
+    @Option(help: "Minutes before a meeting's start its reminder goes out (LIAISON_MEETING_REMINDER; default 10).") var meetingReminder: Double?
+    @Option(help: "Minutes after a meeting's end its call may still start; then it is held or missed (LIAISON_MEETING_LATE; default 60).") var meetingLate: Double?
     @Option(help: "Seconds a MOD request stays open without a claim (LIAISON_MOD_TTL; default 120).") var modTtl: Double?
     @Option(help: "Seconds a call rings before it ends with timeout (LIAISON_RING_TIMEOUT; default 45).") var ringTimeout: Double?
     @Option(help: "Seconds a call waits for a device that went away (LIAISON_CALL_GRACE; default 20).") var callGrace: Double?
@@ -107,7 +110,18 @@ struct Serve: AsyncParsableCommand {
         if let path = server.echoPath, !path.hasPrefix("/") || path == "/ws" {
             throw ValidationError("--echo-path must be a path starting with / other than /ws")
         }
+        if let publicURL = try Environment.resolve(publicUrl, "public-url", nil, parse: { $0 }) {
+            guard let parsed = URL(string: publicURL), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
+                throw ValidationError("--public-url must be an http or https URL such as https://liaison.example.com")
+            }
+            server.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
         server.hub.modTTL = try Environment.resolve(modTtl, "mod-ttl", 120) { Double($0) }
+        server.hub.meetingReminder = try Environment.resolve(meetingReminder, "meeting-reminder", 10) { Double($0) }
+        server.hub.meetingLate = try Environment.resolve(meetingLate, "meeting-late", 60) { Double($0) }
+        guard server.hub.meetingReminder >= 0, server.hub.meetingLate >= 0 else {
+            throw ValidationError("--meeting-reminder and --meeting-late must not be negative")
+        }
         server.hub.ringTimeout = try Environment.resolve(ringTimeout, "ring-timeout", 45) { Double($0) }
         server.hub.callGrace = try Environment.resolve(callGrace, "call-grace", 20) { Double($0) }
         server.hub.turnURLs = try Environment.resolve(turnUrls, "turn-urls", "") { $0 }

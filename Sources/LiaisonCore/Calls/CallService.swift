@@ -12,6 +12,8 @@ public actor CallService {
     private var inCall: [UserKey: String] = [:]
     /// The caller's offer and candidates, for devices that start ringing late (memory only).
     private var offers: [String: (sdp: String, candidates: [JSONValue], callerName: String)] = [:]
+    /// Who answered each active call, for the record it leaves.
+    private var calleeNames: [String: String] = [:]
     private var timers: [String: Task<Void, Never>] = [:]
     /// The callees of each ringing call that were woken by push (their missed calls are counted).
     private var pushed: [String: [UserKey]] = [:]
@@ -21,16 +23,18 @@ public actor CallService {
     private let registry: SessionRegistry
     private let rooms: RoomService
     private let push: PushService
+    private let meetings: MeetingService
     private let transport: any Transport
     private let audit: AuditLog
 
     init(configuration: HubConfiguration, registry: SessionRegistry, rooms: RoomService, push: PushService,
-         transport: any Transport, audit: AuditLog) {
+         meetings: MeetingService, transport: any Transport, audit: AuditLog) {
         ringTimeout = configuration.ringTimeout
         grace = configuration.callGrace
         self.registry = registry
         self.rooms = rooms
         self.push = push
+        self.meetings = meetings
         self.transport = transport
         self.audit = audit
     }
@@ -115,6 +119,11 @@ public actor CallService {
             timers.removeValue(forKey: call.id)?.cancel()
             Task { [push, id = call.id] in await push.withdraw(id) }
             offers[call.id].map { offers[call.id] = ("", [], $0.callerName) }  // the offer is no longer needed
+            calleeNames[call.id] = caller.record.name
+            Task { [meetings, call, callee = caller.record.user] in
+                await meetings.callConnected(call.id, tenant: call.tenant, room: call.room,
+                                             parties: [call.caller.user, callee], at: now)
+            }
             inCall[UserKey(tenant: call.tenant, user: call.caller.user)] = call.id
             inCall[caller.key] = call.id
             CallMetrics.setup.recordMilliseconds(now - call.createdAt)
@@ -227,6 +236,9 @@ public actor CallService {
         guard let call = calls.removeValue(forKey: id) else { return }
         for key in timers.keys where key == id || key.hasPrefix("\(id)/") { timers.removeValue(forKey: key)?.cancel() }
         let callerName = offers.removeValue(forKey: id)?.callerName
+        if call.answeredAt != nil {
+            Task { [meetings] in await meetings.callEnded(id, at: WallClock.now()) }
+        }
         let woken = pushed.removeValue(forKey: id) ?? []
         let missed = call.answeredAt == nil && [.timeout, .cancelled].contains(ending.reason) ? woken : []
         Task { [push] in
@@ -248,7 +260,8 @@ public actor CallService {
             "duration_ms": duration.map { String($0) } ?? "",
         ]))
         let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user,
-                                           reason: ending.reason, durationMillis: duration)
+                                           callee: calleeNames.removeValue(forKey: id), reason: ending.reason,
+                                           durationMillis: duration)
         let room = try? rooms.room(call.room, tenant: call.tenant)
         let caller = call.caller.user
         Task { _ = try? await room?.send(from: caller, body: body, clientMsgID: "call:\(id)", kind: .system, responder: nil) }

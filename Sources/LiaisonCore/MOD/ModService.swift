@@ -337,8 +337,7 @@ public actor ModService {
         requests = requests.filter { $0.value.status == .open || $0.value.createdAt >= horizon }
         let kept = requests.values.sorted { $0.createdAt < $1.createdAt }
         do {
-            let bytes = Array(try JSONEncoder().encode(kept))
-            try await io.run { [fileSystem, snapshotPath] in try fileSystem.replace(snapshotPath, with: bytes) }
+            try await io.replace(snapshotPath, withJSONOf: kept, fileSystem: fileSystem)
             return true
         } catch {
             changed = true

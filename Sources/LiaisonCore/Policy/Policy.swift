@@ -9,6 +9,8 @@ public struct Policy: Sendable {
     public var directRoomPeers: [Role: Set<Role>]
     /// Whom each role may invite into a room.
     public var invitable: [Role: Set<Role>]
+    /// Whom each role may invite to (or forward) a meeting: as for rooms, and an HCP may ask an MSL.
+    public var meetingInvitable: [Role: Set<Role>]
     /// Roles that may raise MOD requests.
     public var modRequesters: Set<Role>
     /// Roles that may claim MOD requests.
@@ -33,6 +35,11 @@ public struct Policy: Sendable {
             .msl: [.hcp, .msl, .fmd],
             .fmd: [.msl, .fmd],
         ],
+        meetingInvitable: [
+            .hcp: [.msl],
+            .msl: [.hcp, .msl, .fmd],
+            .fmd: [.msl, .fmd],
+        ],
         modRequesters: [.hcp, .msl],
         modClaimers: [.fmd],
         chatRoles: [.hcp, .msl, .fmd]
@@ -40,11 +47,12 @@ public struct Policy: Sendable {
 
     public init(
         watchable: [Role: Set<Role>], directRoomPeers: [Role: Set<Role>], invitable: [Role: Set<Role>],
-        modRequesters: Set<Role>, modClaimers: Set<Role>, chatRoles: Set<Role>
+        meetingInvitable: [Role: Set<Role>], modRequesters: Set<Role>, modClaimers: Set<Role>, chatRoles: Set<Role>
     ) {
         self.watchable = watchable
         self.directRoomPeers = directRoomPeers
         self.invitable = invitable
+        self.meetingInvitable = meetingInvitable
         self.modRequesters = modRequesters
         self.modClaimers = modClaimers
         self.chatRoles = chatRoles
@@ -60,6 +68,11 @@ public struct Policy: Sendable {
     public func mayFind(_ searcher: Role, _ target: Role) -> Bool {
         watchable[searcher, default: []].contains(target) || directRoomPeers[searcher, default: []].contains(target)
             || invitable[searcher, default: []].contains(target)
+    }
+
+    /// May `organizer` invite `invitee` to a meeting, or an attendee forward it to them?
+    public func mayInviteToMeeting(_ organizer: Role, _ invitee: Role) -> Bool {
+        meetingInvitable[organizer, default: []].contains(invitee)
     }
 
     /// May `role` provision users of its tenant?

@@ -30,6 +30,16 @@ public enum Request: Sendable {
     case pushRegister(PushRegister)
     case pushUnregister(PushUnregister)
     case pushList
+    case meetingCreate(MeetingCreate)
+    case meetingRSVP(MeetingRSVP)
+    case meetingUpdate(MeetingUpdate)
+    case meetingCancel(MeetingRef)
+    case meetingForward(MeetingForward)
+    case meetingList(MeetingList)
+    case meetingGet(MeetingRef)
+    case meetingNote(MeetingNote)
+    case meetingFeed(MeetingFeed)
+    case callNote(CallNote)
 
     /// `hello {token, device, client?}`: the first frame of every session.
     public struct Hello: Decodable, Sendable {
@@ -125,6 +135,79 @@ public enum Request: Sendable {
             case pushkey
             case appID = "app_id"
         }
+    }
+
+    /// `meeting.create {title, starts_at, duration_min, tz, invitees, room?, agenda?, forwardable?}`.
+    public struct MeetingCreate: Decodable, Sendable {
+        public let title: String
+        public let startsAt: Millis
+        public let durationMin: Int
+        public let tz: String
+        public let invitees: [String]
+        public let room: String?
+        public let agenda: String?
+        public let forwardable: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case title, tz, invitees, room, agenda, forwardable
+            case startsAt = "starts_at", durationMin = "duration_min"
+        }
+    }
+
+    /// `meeting.rsvp {meeting, response}`.
+    public struct MeetingRSVP: Decodable, Sendable {
+        public let meeting: String
+        public let response: Meeting.Response
+    }
+
+    /// `meeting.update {meeting, title?, starts_at?, duration_min?, agenda?}`.
+    public struct MeetingUpdate: Decodable, Sendable {
+        public let meeting: String
+        public let title: String?
+        public let startsAt: Millis?
+        public let durationMin: Int?
+        public let agenda: String?
+
+        enum CodingKeys: String, CodingKey {
+            case meeting, title, agenda
+            case startsAt = "starts_at", durationMin = "duration_min"
+        }
+    }
+
+    /// `meeting.cancel {meeting}` and `meeting.get {meeting}`.
+    public struct MeetingRef: Decodable, Sendable {
+        public let meeting: String
+    }
+
+    /// `meeting.forward {meeting, user}`.
+    public struct MeetingForward: Decodable, Sendable {
+        public let meeting: String
+        public let user: String
+    }
+
+    /// `meeting.list {from?, to?}` (ms since the epoch).
+    public struct MeetingList: Decodable, Sendable {
+        public let from: Millis?
+        public let to: Millis?
+    }
+
+    /// `meeting.note {meeting, text, kind}`.
+    public struct MeetingNote: Decodable, Sendable {
+        public let meeting: String
+        public let text: String
+        public let kind: Meeting.NoteKind
+    }
+
+    /// `call.note {call, text, kind}`.
+    public struct CallNote: Decodable, Sendable {
+        public let call: String
+        public let text: String
+        public let kind: Meeting.NoteKind
+    }
+
+    /// `meeting.feed {reset?}`.
+    public struct MeetingFeed: Decodable, Sendable {
+        public let reset: Bool?
     }
 
     /// `msg.ack {room, seq}` and `msg.read {room, seq}`.
@@ -228,6 +311,16 @@ public enum Request: Sendable {
         "push.register": { .pushRegister(try $0.decode()) },
         "push.unregister": { .pushUnregister(try $0.decode()) },
         "push.list": { _ in .pushList },
+        "meeting.create": { .meetingCreate(try $0.decode()) },
+        "meeting.rsvp": { .meetingRSVP(try $0.decode()) },
+        "meeting.update": { .meetingUpdate(try $0.decode()) },
+        "meeting.cancel": { .meetingCancel(try $0.decode()) },
+        "meeting.forward": { .meetingForward(try $0.decode()) },
+        "meeting.list": { .meetingList(try $0.decode()) },
+        "meeting.get": { .meetingGet(try $0.decode()) },
+        "meeting.note": { .meetingNote(try $0.decode()) },
+        "meeting.feed": { .meetingFeed(try $0.decode()) },
+        "call.note": { .callNote(try $0.decode()) },
     ]
 }
 

@@ -7,10 +7,11 @@ struct PushNotification: Sendable {
         case message = "liaison.msg"
         case modOffer = "liaison.mod.offer"
         case callRing = "liaison.call.ring"
+        case meeting = "liaison.meeting"
     }
 
     let kind: Kind
-    /// `ROOM:SEQ` of a message, the MOD request id, the call id.
+    /// `ROOM:SEQ` of a message, the MOD request id, the call id, the meeting id.
     let eventID: String
     let roomID: String?
     /// The user id of the sender, requester or caller.
@@ -21,7 +22,11 @@ struct PushNotification: Sendable {
     let senderName: String
     let content: [String: String]
 
-    var prio: String { kind == .message ? "low" : "high" }
+    /// Set for a meeting reminder; MOD offers and calls are always urgent.
+    var highPriority = false
+
+    /// `high` for what is urgent (MOD offers, calls, meeting reminders).
+    var prio: String { highPriority || kind == .modOffer || kind == .callRing ? "high" : "low" }
 
     /// The POST body for `devices` (pushers of one gateway).
     func body(for devices: [Pusher], fullContent: Bool) -> [UInt8] {

@@ -186,6 +186,20 @@ public actor PushService {
         }
     }
 
+    /// A meeting invitation or reminder: the users' devices that are not connected are woken (a reminder
+    /// with `prio: high`).
+    func meeting(_ meeting: String, room: String, organizer: String, organizerName: String, title: String,
+                 startsAt: Millis, reminder: Bool, freshUntil: Millis, to users: [UserKey]) {
+        var notification = PushNotification(
+            kind: .meeting, eventID: meeting, roomID: room, sender: organizer, senderName: organizerName,
+            content: ["title": title, "starts_at": String(startsAt), "reminder": String(reminder)])
+        notification.highPriority = reminder
+        for user in users {
+            let offline = Set(offlineDevices(of: user))
+            deliver(notification, to: book.pushers(of: user).filter { offline.contains($0.device) }, freshUntil: freshUntil)
+        }
+    }
+
     /// A call ended without an answer (timeout, or the caller gave up) while ringing `callees`.
     func callMissed(by callees: [UserKey]) {
         for callee in callees { missedCalls[callee, default: 0] += 1 }
@@ -258,7 +272,7 @@ public actor PushService {
 
     private func isFresh(_ attempt: PushAttempt) -> Bool {
         guard WallClock.now() < attempt.freshUntil else { return false }
-        return attempt.kind == .message || liveEvents[attempt.event] != nil
+        return attempt.kind == .message || attempt.kind == .meeting || liveEvents[attempt.event] != nil
     }
 
     private func finished(_ ticket: Int, _ attempt: PushAttempt, _ answer: PushGatewayAnswer) async {

@@ -17,6 +17,7 @@ public final class Hub: Sendable {
     public let mod: ModService
     public let calls: CallService
     public let push: PushService
+    public let meetings: MeetingService
     let journal: Journal
     /// Where snapshot files are written and synced, off the actors.
     let storage: IOQueue
@@ -24,7 +25,7 @@ public final class Hub: Sendable {
     let logger = Logger(label: "liaison.hub")
     public var policy: Policy { configuration.policy }
 
-    /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, pushers, the audit
+    /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, meetings, pushers, the audit
     /// trail) on `fileSystem`. `pushClient` posts to the push gateways; without one nothing is pushed.
     public init(
         configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
@@ -56,14 +57,19 @@ public final class Hub: Sendable {
             dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
             directory: directory, registry: registry, presence: presence, rooms: rooms, push: push, transport: transport,
             audit: audit, fileSystem: fileSystem)
+        meetings = try MeetingService(
+            dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
+            directory: directory, registry: registry, rooms: rooms, push: push, transport: transport, audit: audit,
+            fileSystem: fileSystem)
         calls = CallService(configuration: configuration, registry: registry, rooms: rooms, push: push,
-                            transport: transport, audit: audit)
+                            meetings: meetings, transport: transport, audit: audit)
     }
 
     /// Runs the periodic work (snapshots, MOD timers) until cancelled; a snapshot under way when it is
     /// cancelled still runs to its end before this returns.
     public func runMaintenance() async {
         await mod.resumeAfterStart()
+        await meetings.resumeAfterStart()
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: .milliseconds(Int64(configuration.snapshotInterval * 1000)))) != nil
             else { return }
@@ -80,11 +86,13 @@ public final class Hub: Sendable {
 
     private func writeSnapshot() async {
         let modChanged = await mod.hasChanges
-        guard rooms.hasChanges || modChanged else { return }
+        let meetingsChanged = await meetings.hasChanges
+        guard rooms.hasChanges || modChanged || meetingsChanged else { return }
         let segment = await journal.rotate()
         let roomsWritten = await rooms.writeSnapshots(io: storage)
         let modWritten = await mod.writeSnapshot(io: storage)
-        guard roomsWritten && modWritten else { return }
+        let meetingsWritten = await meetings.writeSnapshot(io: storage)
+        guard roomsWritten && modWritten && meetingsWritten else { return }
         do {
             try await storage.run { [journal] in try journal.removeSegments(before: segment) }
         } catch {

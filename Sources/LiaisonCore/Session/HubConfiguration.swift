@@ -25,6 +25,10 @@ public struct HubConfiguration: Sendable {
     public var turnSecret: String?
     /// Seconds TURN credentials stay valid.
     public var turnTTL: Double = 86400
+    /// Minutes before a meeting's start its reminder goes out.
+    public var meetingReminder: Double = 10
+    /// Minutes after a meeting's end its call may still start; then it is decided `held` or `missed`.
+    public var meetingLate: Double = 60
     /// Push gateways and notifications to devices that are not connected.
     public var push = PushConfiguration()
     /// Role rules.

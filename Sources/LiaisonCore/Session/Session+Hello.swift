@@ -66,6 +66,7 @@ extension Session {
         var sent: [String: UInt64] = [:]
         guard await replayRooms(of: caller, after: &sent) else { return }
         for offer in await hub.mod.offers(for: caller) { reply(offer) }
+        for invitation in await hub.meetings.pendingInvitations(for: caller) { reply(invitation) }
         for frame in await hub.calls.sessionStarted(caller, session: id) { reply(frame) }
         reply(FrameEncoder.event(SyncedEvent()))
         while true {

@@ -257,6 +257,29 @@ public final class Session: @unchecked Sendable {
             return .empty
         case .pushList:
             return .ok(await pushList(caller: caller))
+        case .meetingCreate(let params):
+            try await meetingCreate(params, caller: caller, responder: responder)
+        case .meetingRSVP(let params):
+            try await hub.meetings.rsvp(params, by: caller, responder: responder)
+        case .meetingUpdate(let params):
+            try checkMeetingText(title: params.title, agenda: params.agenda)
+            try await hub.meetings.update(params, by: caller, responder: responder)
+        case .meetingCancel(let params):
+            try await hub.meetings.cancel(params, by: caller, responder: responder)
+        case .meetingForward(let params):
+            try await meetingForward(params, caller: caller, responder: responder)
+        case .meetingList(let params):
+            return .ok(await hub.meetings.list(from: params.from, to: params.to, for: caller))
+        case .meetingGet(let params):
+            return .ok(try await hub.meetings.get(params.meeting, for: caller))
+        case .meetingNote(let params):
+            try checkNote(params.text)
+            try await hub.meetings.note(params, by: caller, responder: responder)
+        case .meetingFeed(let params):
+            try await hub.meetings.feed(reset: params.reset ?? false, for: caller, responder: responder)
+        case .callNote(let params):
+            try checkNote(params.text)
+            try await hub.meetings.callNote(params, by: caller, responder: responder)
         }
         return .deferred
     }
