@@ -7,6 +7,11 @@ button turns to "taken"; then the HCP video-calls the MSL (ringing on both of th
 both RTCPeerConnections report `connected` with inbound video frames increasing, and they hang up.
 A first-time user finds a colleague by part of their name, chats and calls from the people panel,
 and sees names, never ids; a refused token says why; a normal load logs no errors.
+Meetings: an MSL schedules a meeting with an FMD (whose browser is in another time zone) from the
+Schedule form, the FMD accepts from the invite card and the MSL's card shows it; notes, the
+calendar feed, a reschedule that brings the reminder banner, the meeting's call from "Join call"
+(the meeting turns in progress, then held) and a call note; an HCP invitee answers but sees no
+note controls.
 
 Controls are found as a person finds them: by their visible label or button text.
 Screenshots of the main views go to $LIAISON_SCREENSHOTS when set (refresh the README's pictures
@@ -27,7 +32,10 @@ from pathlib import Path
 
 import pytest
 
-from liaison_helpers import REPO_ROOT, http_get, token
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from liaison_helpers import REPO_ROOT, http_get, now_ms, token
 
 selenium = pytest.importorskip("selenium", reason="selenium is in Tests/e2e/requirements.txt")
 from selenium import webdriver  # noqa: E402
@@ -116,6 +124,16 @@ class Page:
         el.send_keys(text)
         return el
 
+    def set_value(self, label: str, value: str):
+        """Sets a field a keyboard cannot type into portably (a datetime-local field's segments depend
+        on the browser's locale), with the input and change events typing would fire."""
+        el = self.field(label)
+        self.js("""const el = arguments[0]; el.value = arguments[1];
+                   el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true}));""",
+                el, value)
+        assert el.get_attribute("value") == value or self.js("return arguments[0].value", el) == value
+        return el
+
     def select(self, label: str, visible_text_start: str):
         sel = Select(self.field(label))
         for o in sel.options:
@@ -134,9 +152,12 @@ class Page:
     def js_async(self, script: str, *args):
         return self.d.execute_async_script(script, *args)
 
-    def shot(self, name: str):
+    def shot(self, name: str, at=None):
+        """Saves a screenshot of the window, scrolled to the top (or so that element `at` is at the top)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.d.execute_script("window.scrollTo(0, 0)")
+        if at is not None:
+            self.d.execute_script("arguments[0].scrollIntoView({block: 'start'})", at)
         self.d.save_screenshot(str(SHOTS / name))
 
     # ---- flows
@@ -189,6 +210,19 @@ class Page:
         return self.wait(lambda: next((b for b in self.visible("//ul[@id='rooms']//button") if label.lower() in b.text.lower()), None),
                          f"a room {label!r} in the room list")
 
+    def meeting(self, title: str):
+        """The card of the meeting titled `title` in the Meetings panel."""
+        return self.wait(lambda: next((li for li in self.visible("//li[contains(@class, 'meeting')][@data-meeting]")
+                                       if li.find_element(By.CSS_SELECTOR, ".meeting-title").text == title), None),
+                         f"the card of the meeting {title!r}")
+
+    def rsvp_of(self, title: str, user: str) -> str | None:
+        els = self.meeting(title).find_elements(By.CSS_SELECTOR, f'.roster li[data-user="{user}"]')
+        return els[0].get_attribute("data-rsvp") if els else None
+
+    def reminders(self) -> str:
+        return " ".join(e.text for e in self.visible("//section[@id='reminders']/div"))
+
     def messages(self) -> list[str]:
         return [e.text for e in self.d.find_elements(By.CSS_SELECTOR, "#messages li .body")]
 
@@ -231,7 +265,8 @@ def browsers(tmp_path):
     browser, driver_path = _chromium()
     pages: list[Page] = []
 
-    def open_page(name: str) -> Page:
+    def open_page(name: str, tz: str | None = None) -> Page:
+        """`tz`: the browser's time zone (an IANA name), else the machine's."""
         profile = tempfile.mkdtemp(prefix=f"chromium-{name}-", dir=tmp_path)
         opts = webdriver.ChromeOptions()
         opts.binary_location = browser
@@ -258,7 +293,8 @@ def browsers(tmp_path):
         ):
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(executable_path=driver_path, log_output=str(tmp_path / f"chromedriver-{name}.log"))
+        env = {**os.environ, "TZ": tz} if tz else None
+        service = Service(executable_path=driver_path, log_output=str(tmp_path / f"chromedriver-{name}.log"), env=env)
         d = webdriver.Chrome(options=opts, service=service)
         d.set_script_timeout(10)
         d.set_page_load_timeout(20)
@@ -504,10 +540,15 @@ def test_console_first_time_user_finds_a_colleague_chats_and_calls(server_factor
     assert "Mika Laine" in hana.text("#call-status") and "Dr Hana Ito" in mika.text("#call-status")
     hana.button("Share screen")
 
-    # The callee hangs up: no call panel with video tiles stays, no Share screen.
+    # The callee hangs up: no call panel with video tiles stays, no Share screen. The MSL's summary
+    # offers a call note; the HCP's never does.
     mika.click("Hang up")
+    mika.wait(lambda: mika.visible("//button[normalize-space()='Add call note']"), "Add call note in the MSL's call summary")
     for page in (hana, mika):
         page.wait(lambda page=page: page.pc_state() is None, f"the call over in {page.name}")
+        if page is hana:
+            hana.wait(lambda: "ended" in hana.text("#call-status"), "the call's summary at the HCP")
+            assert not hana.visible("//button[normalize-space()='Add call note']"), "an HCP is offered a call note"
         page.wait(lambda page=page: not page.visible("//video") and not page.visible("//button[normalize-space()='Hang up']"),
                   f"no video tile or Hang up left in {page.name}")
         assert not page.visible("//button[normalize-space()='Share screen']")
@@ -557,3 +598,211 @@ def test_console_loads_cleanly_without_dev(server_factory, browsers):
     assert not [u for u in requested if "/dev/token" in u], requested
     severe = [e for e in page.d.get_log("browser") if e.get("level") == "SEVERE"]
     assert not severe, severe
+
+
+# ---------------------------------------------------------------- meetings
+
+LOCAL_INPUT_JS = """const d = new Date(arguments[0]), p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;"""
+
+
+def _local_ms(page: Page, days: int, hour: int) -> int:
+    """`hour`:00 `days` from today in the browser's zone, as ms since the epoch."""
+    return page.js("const d = new Date(); d.setDate(d.getDate() + arguments[0]); d.setHours(arguments[1], 0, 0, 0);"
+                   " return d.getTime()", days, hour)
+
+
+def _local_input(page: Page, ms: int) -> str:
+    """What a datetime-local field holds for the instant `ms` in the browser's zone."""
+    return page.js(LOCAL_INPUT_JS, ms)
+
+
+def _schedule(page: Page, title: str, starts_at: int, invitee: tuple[str, str], *, agenda: str = "", minutes: int = 30,
+              forwardable: bool = False):
+    """Fills the Schedule form, picking the invitee (query, name) in the people panel; does not submit."""
+    page.click("Schedule a meeting")
+    page.type_into("Title", title)
+    page.set_value("Starts at", _local_input(page, starts_at))
+    page.type_into("Duration (minutes)", str(minutes))
+    if agenda:
+        page.type_into("Agenda", agenda)
+    if forwardable:
+        page.visible("//label[normalize-space()='Attendees may forward it']/input")[0].click()
+    query, name = invitee
+    page.find_person(query, name)
+    page.click("Invite", root=lambda: page.person(name))
+    page.wait(lambda: name in page.text("#sched-invitees"), f"{name} among the invitees")
+    page.wait(lambda: page.button("Invited", root=page.person(name)).is_enabled() is False, f"{name} shown as invited")
+
+
+def test_console_meetings_schedule_answer_notes_feed_reminder_and_call(server_factory, browsers):
+    """An MSL in Paris schedules with an FMD in New York from the form; the FMD accepts from the invite
+    card and the MSL's card shows it; notes both ways; the calendar feed; a reschedule close to now
+    brings the reminder banner; the meeting's call from Join call; a call note after it."""
+    srv = server_factory(meeting_reminder=10)
+    base = srv.http
+    fmd = browsers("meeting-fmd", tz="America/New_York")
+    fmd.open(base)
+    fmd.sign_in_token(token(srv.secret, "fatima", "fmd", TENANT, name="Dr Fatima Nasser", areas=["oncology"]))
+    msl = browsers("meeting-msl", tz="Europe/Paris")
+    msl.open(base)
+    msl.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    zone = "return Intl.DateTimeFormat().resolvedOptions().timeZone"
+    assert (msl.js(zone), fmd.js(zone)) == ("Europe/Paris", "America/New_York")
+    title = "Trial 42 dosing review"
+
+    # ---------------------------------------------------------------- schedule from the form
+    _schedule(msl, title, _local_ms(msl, -1, 10), ("Fatima", "Dr Fatima Nasser"), agenda="Renal dosing; the new safety data",
+              minutes=45)
+    msl.click("Schedule")  # a start in the past: the server's refusal shows in the form, with its message
+    msl.wait(lambda: "must be in the future" in msl.text("#sched-error"), "the server's refusal of a past start, inline")
+    assert msl.visible("//form[@id='schedule-form']"), "the form closed on a refusal"
+    starts = _local_ms(msl, 1, 10)  # tomorrow 10:00 in Paris
+    msl.set_value("Starts at", _local_input(msl, starts))
+    msl.click("Schedule")
+    msl.wait(lambda: not msl.visible("//form[@id='schedule-form']"), "the form to close once scheduled")
+    assert not msl.visible("//*[@id='pick-bar']"), "the people panel still picking invitees"
+    card = msl.meeting(title)
+    assert "Renal dosing; the new safety data" in card.text and "45 min" in card.text, card.text
+    assert "organizer's time" not in card.text, card.text
+    assert (msl.rsvp_of(title, "mika"), msl.rsvp_of(title, "fatima")) == ("accepted", "pending")
+
+    # ---------------------------------------------------------------- the invite at the FMD, in her zone
+    card = fmd.meeting(title)
+    fmd.wait(lambda: "organized by Mika Laine" in fmd.meeting(title).text, "the organizer's name on the FMD's card")
+    card = fmd.meeting(title)
+    assert card.find_element(By.TAG_NAME, "time").get_attribute("datetime") == \
+        datetime.fromtimestamp(starts / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    new_york = datetime.fromtimestamp(starts / 1000, ZoneInfo("America/New_York"))
+    assert new_york.strftime("%H:%M") in card.text or new_york.strftime("%I:%M") in card.text, card.text
+    assert "Europe/Paris, the organizer's time" in card.text, card.text
+    assert fmd.rsvp_of(title, "fatima") == "pending"
+    assert not fmd.visible(".//button[normalize-space()='Reschedule' or normalize-space()='Cancel meeting']", card)
+    assert not fmd.visible(".//button[normalize-space()='Forward']", card), "Forward offered on a meeting that is not forwardable"
+    fmd.room_button(title)  # the meeting's own room
+
+    fmd.click("Accept", root=lambda: fmd.meeting(title))
+    fmd.wait(lambda: fmd.button("Accept", root=fmd.meeting(title)).get_attribute("aria-pressed") == "true",
+             "the FMD's Accept highlighted")
+    assert fmd.button("Decline", root=fmd.meeting(title)).get_attribute("aria-pressed") == "false"
+    msl.wait(lambda: msl.rsvp_of(title, "fatima") == "accepted", "the MSL's card showing the FMD accepted")
+    assert "accepted" in msl.meeting(title).find_element(By.CSS_SELECTOR, '.roster li[data-user="fatima"]').text
+
+    # ---------------------------------------------------------------- notes
+    fmd.click("Notes", root=lambda: fmd.meeting(title))
+    fmd.wait(lambda: "No notes yet." in fmd.meeting(title).text, "the FMD's empty notes")
+    fmd.select("Kind", "Follow-up")
+    fmd.type_into("Note", "Send Mika the renal sub-study")
+    fmd.click("Add note", root=lambda: fmd.meeting(title))
+    fmd.wait(lambda: "Send Mika the renal sub-study" in fmd.meeting(title).text, "the note on the FMD's card")
+    msl.click("Notes", root=lambda: msl.meeting(title))
+    msl.wait(lambda: "Send Mika the renal sub-study" in msl.meeting(title).text, "the FMD's note on the MSL's card")
+    note = msl.meeting(title).find_element(By.CSS_SELECTOR, ".note")
+    assert "follow-up" in note.text.lower() and "Dr Fatima Nasser" in note.text, note.text
+
+    # ---------------------------------------------------------------- the calendar feed
+    msl.click("Subscribe in calendar")
+    msl.wait(lambda: msl.field("Calendar feed address").get_attribute("value").endswith(".ics"), "the feed's address")
+    url = msl.field("Calendar feed address").get_attribute("value")
+    assert url.startswith(base + "/v1/calendar/"), url
+    status, headers, body = http_get(url)
+    assert status == 200 and headers["content-type"].startswith("text/calendar"), (url, status, headers)
+    assert f"SUMMARY:{title}".encode() in body, body[:600]
+    msl.click("Copy")
+    msl.wait(lambda: msl.text("#feed-status") == "Address copied.", "the address copied")
+    msl.click("Reset link")
+    msl.wait(lambda: msl.field("Calendar feed address").get_attribute("value") not in ("", url), "a new feed address")
+    assert http_get(url)[0] == 404, "the old feed address still answers"
+    assert http_get(msl.field("Calendar feed address").get_attribute("value"))[0] == 200
+
+    # ---------------------------------------------------------------- reschedule close to now: the reminder
+    soon = (now_ms() // 60000 + 4) * 60000  # 3 to 4 minutes ahead, within the 10-minute reminder lead
+    msl.click("Reschedule", root=lambda: msl.meeting(title))
+    msl.set_value("New start", _local_input(msl, soon))
+    msl.click("Save new time", root=lambda: msl.meeting(title))
+    for page in (msl, fmd):
+        page.wait(lambda page=page: re.search(rf"“{title}” starts in [1-5] min", page.reminders()), f"the reminder banner in {page.name}")
+        page.button("Open room", root=page.d.find_element(By.ID, "reminders"))
+    fmd.wait(lambda: fmd.rsvp_of(title, "fatima") == "pending", "the new time asking the FMD to answer again")
+    fmd.click("Accept", root=lambda: fmd.meeting(title))
+    msl.wait(lambda: msl.rsvp_of(title, "fatima") == "accepted", "the FMD's new answer on the MSL's card")
+    # The picture: the MSL's card with the roster, notes and Join call, the meeting's room, the reminder.
+    msl.click("Subscribe in calendar")  # folds the feed away
+    msl.click("Open room", root=lambda: msl.meeting(title))
+    msl.wait(lambda: msl.text("#room-title") == title, "the meeting's room open at the MSL")
+    msl.wait(lambda: any("moved" in m for m in msl.messages()), "the room's system messages at the MSL")
+    msl.shot("meetings.png", at=msl.d.find_element(By.ID, "meetings-panel"))
+    fmd.click("Open room", root=lambda: fmd.d.find_element(By.ID, "reminders"))
+    fmd.wait(lambda: fmd.text("#room-title") == title, "the meeting's room open from the reminder")
+    fmd.wait(lambda: any("moved" in m and title in m for m in fmd.messages()), "the room's system message about the new time")
+    assert not fmd.reminders(), "the reminder stays after Open room"
+
+    # ---------------------------------------------------------------- the meeting's call: Join call on both sides
+    msl.click("Join call", root=lambda: msl.meeting(title))
+    fmd.wait(lambda: "Mika Laine is calling" in fmd.ringing(), "the meeting's call ringing at the FMD")
+    fmd.click("Join call", root=lambda: fmd.meeting(title))  # answers the ringing call
+    for page in (msl, fmd):
+        page.wait(lambda page=page: page.pc_state() == "connected", f"the meeting's call connected in {page.name}", timeout=30)
+        page.wait(lambda page=page: page.meeting(title).get_attribute("data-status") == "in_progress",
+                  f"the meeting in progress on {page.name}'s card")
+    assert "in progress" in msl.meeting(title).text.lower()
+    msl.click("Hang up")
+    for page in (msl, fmd):
+        page.wait(lambda page=page: page.meeting(title).get_attribute("data-status") == "held", f"the meeting held on {page.name}'s card")
+    assert msl.meeting(title) in msl.visible("//ul[@id='meetings-past']/li"), "a held meeting among the upcoming ones"
+    msl.wait(lambda: "In the meeting's call: you, Dr Fatima Nasser" in msl.meeting(title).text, "the attendance in the MSL's notes")
+
+    # A call note from the call's summary (the summary stays while it is written).
+    msl.click("Add call note")
+    msl.select("Note kind", "Insight")
+    msl.type_into("Call note", "Asked about trials in renal impairment")
+    msl.click("Save note")
+    msl.wait(lambda: msl.text("#call-note-saved") == "Note saved.", "the call note saved")
+    msl.wait(lambda: not msl.visible("//section[@id='call']"), "the call summary gone after the note")
+
+
+def test_console_meetings_an_hcp_answers_but_sees_no_note_controls(server_factory, browsers):
+    """An HCP invited by an MSL answers from the card; no Notes, no note field, no Add note, none of
+    the organizer's actions; Forward (the meeting is forwardable) lists whom it may go to. An admin
+    has no Meetings panel."""
+    srv = server_factory()
+    hcp = browsers("meeting-hcp")
+    hcp.open(srv.http)
+    hcp.sign_in_token(token(srv.secret, "hana", "hcp", TENANT, name="Dr Hana Ito"))
+    msl = browsers("meeting-organizer")
+    msl.open(srv.http)
+    msl.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    title = "Renal sub-study: your questions"
+    _schedule(msl, title, _local_ms(msl, 1, 9), ("Hana", "Dr Hana Ito"), forwardable=True)
+    msl.click("Schedule")
+    msl.meeting(title)
+
+    card = hcp.meeting(title)
+    hcp.click("Tentative", root=lambda: hcp.meeting(title))
+    msl.wait(lambda: msl.rsvp_of(title, "hana") == "tentative", "the HCP's answer on the MSL's card")
+    hcp.wait(lambda: hcp.button("Tentative", root=hcp.meeting(title)).get_attribute("aria-pressed") == "true", "Tentative highlighted")
+
+    # The organizer keeps a note; the HCP has no note controls and never sees it.
+    msl.click("Notes", root=lambda: msl.meeting(title))
+    msl.type_into("Note", "Dr Ito will send her cohort's data")
+    msl.click("Add note", root=lambda: msl.meeting(title))
+    msl.wait(lambda: "Dr Ito will send her cohort's data" in msl.meeting(title).text, "the MSL's note")
+    card = hcp.meeting(title)
+    for text in ("Notes", "Add note", "Reschedule", "Cancel meeting"):
+        assert not hcp.visible(f".//button[normalize-space()='{text}']", card), f"the HCP is offered {text!r}"
+    assert not hcp.visible("//label[normalize-space()='Note' or normalize-space()='Kind']"), "a note field for the HCP"
+    assert "cohort" not in hcp.d.find_element(By.TAG_NAME, "body").text
+
+    # Forwardable: the HCP may forward, and the people panel marks who is already invited.
+    hcp.click("Forward", root=lambda: hcp.meeting(title))
+    hcp.wait(lambda: f"Forwarding “{title}”" in hcp.text("#pick-what"), "the people panel picking for the forward")
+    hcp.find_person("Mika", "Mika Laine")
+    hcp.wait(lambda: not hcp.button("Invited", root=hcp.person("Mika Laine")).is_enabled(), "Mika shown already invited")
+    hcp.click("Cancel", root=hcp.d.find_element(By.ID, "pick-bar"))
+    hcp.wait(lambda: not hcp.visible("//*[@id='pick-bar']"), "the picker gone")
+
+    admin = browsers("meeting-admin")
+    admin.open(srv.http)
+    admin.sign_in_token(token(srv.secret, "root", "admin", TENANT, name="Ada Admin"))
+    assert not admin.visible("//*[@id='meetings-panel']"), "an admin has a Meetings panel"
+    assert not admin.visible("//section[@id='reminders']/div")

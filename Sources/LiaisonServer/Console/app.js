@@ -3,6 +3,7 @@
 // catch-up each module refreshes what it shows. Modules share state through state.js.
 import { endAllCalls, events as callEvents, initCalls } from "./call-ui.js";
 import { chatSynced, events as chatEvents, forgetChat, initChat } from "./chat.js";
+import { events as meetingEvents, initMeetings, meetingsSynced } from "./meetings.js";
 import { events as modEvents, initMod } from "./mod.js";
 import { initPeople, peopleSynced } from "./people.js";
 import { events as presenceEvents, initPresence, presenceSynced, watchContacts } from "./presence.js";
@@ -10,7 +11,7 @@ import { events as roomEvents, initRooms } from "./rooms.js";
 import { initSignIn, loadInfo, resumeSession } from "./signin.js";
 import { changed, state, subscribe } from "./state.js";
 
-const handlers = { ...presenceEvents, ...roomEvents, ...chatEvents, ...modEvents, ...callEvents };
+const handlers = { ...presenceEvents, ...roomEvents, ...chatEvents, ...modEvents, ...callEvents, ...meetingEvents };
 
 initPresence();
 initRooms();
@@ -18,6 +19,7 @@ initChat();
 initPeople();
 initMod();
 initCalls();
+initMeetings();
 subscribe(["rooms"], watchContacts); // new room members become contacts
 initSignIn({
   onEvent: (frame) => handlers[frame.type]?.(frame),
@@ -25,6 +27,7 @@ initSignIn({
     await chatSynced();
     presenceSynced();
     peopleSynced();
+    meetingsSynced();
   },
   onSignedOut() {
     endAllCalls();

@@ -1,12 +1,15 @@
 // Calls as people see them: the ringing popup ("Dr Hana Ito is calling"), the call panel
 // (status, videos, Share screen, Hang up) that collapses to a one-line summary when the call
-// ends, and the Call buttons of the open conversation. The WebRTC side is call.js.
+// ends (with "Add call note", call-note.js), and the Call buttons of the open conversation. The
+// WebRTC side is call.js.
 import { Call } from "./call.js";
+import { callNoteOpen, canNoteCall, initCallNote } from "./call-note.js";
 import { openRoom, refreshRooms, roomName } from "./rooms.js";
 import { changed, learnName, nameOf, set, state, subscribe } from "./state.js";
 import { $, announce, el, fmtDuration } from "./ui.js";
 
 const SUMMARY_MS = 4000; // how long the one-line summary of an ended call stays
+const NOTE_SUMMARY_MS = 10000; // … when it offers "Add call note" (and as long as a note is being written)
 
 const END_REASONS = {
   hangup: "hung up",
@@ -29,6 +32,7 @@ export function initCalls() {
   subscribe(["call", "names"], renderCall);
   subscribe(["rings", "names", "rooms"], renderRings);
   setInterval(() => state.call?.status === "connected" && renderDuration(), 1000);
+  initCallNote(closeSummary);
 }
 
 /** Ends every call and ring of this tab (signing out). */
@@ -98,11 +102,28 @@ function adoptCall(call) {
   call.addEventListener("change", () => {
     if (call.status === "ended" && !call.endedAt) {
       call.endedAt = Date.now(); // the panel's status line (a live region) says how it ended
-      setTimeout(() => state.call === call && set("call", null), SUMMARY_MS);
+      setTimeout(() => closeSummary(call), canNoteCall(call) ? NOTE_SUMMARY_MS : SUMMARY_MS);
     }
     changed("call");
   });
   call.addEventListener("streams", renderStreams);
+}
+
+/** Takes an ended call's summary away, unless a note of it is being written or it is still fresh. */
+function closeSummary(call) {
+  if (state.call !== call || call.status !== "ended" || callNoteOpen(call)) return;
+  if (Date.now() - call.endedAt < SUMMARY_MS) return; // its own timer comes later
+  set("call", null);
+}
+
+/** A meeting's "Join call": answers the call ringing here from `room`, else calls its other members. */
+export async function joinCall(room) {
+  const ring = [...state.rings.values()].find((c) => c.room === room);
+  if (ring) return acceptRing(ring.id);
+  if (callActive()) return;
+  if (!state.rooms.has(room)) await refreshRooms();
+  openRoom(room);
+  await startCall("video", room);
 }
 
 /** Calls the other members of `room` (by default the open one). */

@@ -1,11 +1,13 @@
 // The people directory: "Find people" searches the colleagues you may reach (user.search,
 // debounced) and lists them with role and status, each with Chat and Call; MSLs and FMDs can
-// also pick several people for a group chat.
+// also pick several people for a group chat. Other panels borrow the list to pick people
+// (`state.picker`: a meeting's invitees, whom to forward a meeting to): each row then has one more
+// button, and a bar above the list says what is being picked.
 import { callActive, startCall } from "./call-ui.js";
 import { statusOf } from "./presence.js";
 import { openDirect, openGroup } from "./rooms.js";
 import { changed, learnName, nameOf, set, state, subscribe } from "./state.js";
-import { $, announce, debounce, dot, el, roleName, update } from "./ui.js";
+import { $, announce, debounce, dot, el, roleName, showError, update } from "./ui.js";
 
 const SEARCH_DELAY_MS = 200;
 const SEARCH_LIMIT = 20;
@@ -30,7 +32,8 @@ export function initPeople() {
     picked.clear();
     changed("people");
   });
-  subscribe(["people", "presence", "names", "call", "me"], renderPeople);
+  $("pick-done").addEventListener("click", () => state.picker?.done());
+  subscribe(["people", "presence", "names", "call", "me", "picker", "meetings"], renderPeople);
   subscribe(["me"], () => {
     if (state.me) return;
     refusals.clear();
@@ -99,6 +102,7 @@ function renderPeople() {
   const ul = $("people");
   const result = state.people;
   const info = $("people-status");
+  renderPickBar();
   if (!state.me || !result) {
     ul.replaceChildren();
     info.textContent = "";
@@ -147,9 +151,34 @@ function personRow(u, canGroup) {
       el("button", { type: "button", class: "secondary small", text: "Chat", "aria-label": `Chat with ${name}`, disabled: !!refusal, onclick: () => chatWith(u.user) }),
       el("button", { type: "button", class: "small", text: "Call", "aria-label": `Call ${name}`, disabled: !!refusal || callActive(), onclick: () => callUser(u.user) }),
       pick,
+      pickerButton(u, name),
     ),
     refusal ? el("p", { class: "error", text: `Cannot chat or call: ${refusal}` }) : null,
+    pickerNote(u),
   );
+}
+
+/** The borrowed row button ("Invite", "Forward"): disabled, with its label saying why, when it cannot act. */
+function pickerButton(u, name) {
+  const p = state.picker;
+  if (!p) return null;
+  const st = p.status(u);
+  const label = st === "ok" ? `${p.verb} ${name}` : st === "picked" ? `${name}: ${p.pickedText}` : `${p.verb} ${name}: ${st}`;
+  return el("button", { type: "button", class: "small picker", text: st === "picked" ? p.pickedText : p.verb, "aria-label": label, disabled: st !== "ok", onclick: () => p.pick(u) });
+}
+
+/** Why the picker's button is disabled for a person (not for "already picked"). */
+function pickerNote(u) {
+  const st = state.picker?.status(u);
+  return st && st !== "ok" && st !== "picked" ? el("p", { class: "help pick-why", text: st }) : null;
+}
+
+function renderPickBar() {
+  const p = state.me && state.picker;
+  $("pick-bar").hidden = !p;
+  $("pick-what").textContent = p ? p.what : "";
+  $("pick-done").textContent = p?.doneText || "Done";
+  showError($("pick-error"), p?.error || "");
 }
 
 function renderGroupBar() {

@@ -4,7 +4,7 @@ import { statusOf } from "./presence.js";
 import { changed, displayName, learnName, learnNames, set, state, subscribe } from "./state.js";
 import { $, announce, dot, el, update } from "./ui.js";
 
-const KIND_LABELS = { direct: "chat", group: "group", mod: "expert" };
+const KIND_LABELS = { direct: "chat", group: "group", mod: "expert", meeting: "meeting" };
 
 export function initRooms() {
   subscribe(["rooms", "openRoom", "names", "me"], renderRooms);

@@ -23,6 +23,10 @@ export const state = {
   offers: new Map(), // MOD offers to me by id, each with a state: open|claiming|won|taken|withdrawn|expired
   call: null, // the current Call (also for a few seconds after it ended)
   rings: new Map(), // call id -> Call ringing here, not yet answered
+  meetings: new Map(), // meeting id -> the meeting object of meeting.list / meeting.invite / meeting.updated
+  meetingDetails: new Map(), // meeting id -> {notes, attendance} from meeting.get | {loading} | {error}
+  reminders: new Map(), // meeting id -> meeting.reminder shown as a banner until dismissed
+  picker: null, // the people panel picks people for something: {verb, what, status(u), pick(u), done()}
 };
 
 const listeners = new Map(); // key -> Set(fn)
@@ -79,6 +83,6 @@ export const displayName = (user) => (state.me && user === state.me.user ? "you"
 /** Forgets everything of the signed-in user (names too: another user may sign in next). */
 export function reset() {
   for (const v of Object.values(state)) if (v instanceof Map || v instanceof Set) v.clear();
-  Object.assign(state, { conn: null, me: null, people: null, openRoom: null, myStatus: "online", call: null });
+  Object.assign(state, { conn: null, me: null, people: null, openRoom: null, myStatus: "online", call: null, picker: null });
   changed(...Object.keys(state));
 }

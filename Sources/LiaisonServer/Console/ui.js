@@ -84,14 +84,14 @@ function keepFocus(container, render) {
   const key = active && container.contains(active) ? focusKey(active) : null;
   render();
   if (!key) return;
-  for (const n of container.querySelectorAll("button, input, select")) {
+  for (const n of container.querySelectorAll("button, input, select, textarea")) {
     if (focusKey(n) === key) return n.focus();
   }
 }
 
 const focusKey = (n) => {
-  const owner = n.closest("[data-user], [data-room], [data-request], [data-call]");
+  const owner = n.closest("[data-user], [data-room], [data-request], [data-call], [data-meeting]");
   const d = owner ? owner.dataset : {};
-  const label = n === owner ? "" : n.getAttribute("aria-label") || n.textContent;
-  return [n.tagName, label, d.user || d.room || d.request || d.call || ""].join("|");
+  const label = n === owner ? "" : n.getAttribute("aria-label") || n.id || n.textContent;
+  return [n.tagName, label, d.user || d.room || d.request || d.call || d.meeting || ""].join("|");
 };
