@@ -4,13 +4,9 @@ import Prometheus
 
 /// Plain HTTP on the WebSocket port: `GET /healthz`, `GET /metrics`, `GET /v1/info` (what a client may use:
 /// dev tokens or not), users' calendar feeds (`GET /v1/calendar/TOKEN.ics`), the protocol's schema and
-/// AsyncAPI document, the console.
+/// AsyncAPI document, the console. File uploads and downloads are in `FileEndpoints`.
 struct HTTPEndpoints: Sendable {
-    struct Response {
-        var status: UInt32
-        var contentType: String
-        var body: [UInt8]
-    }
+    typealias Response = HTTPResponse
 
     let metrics: PrometheusCollectorRegistry
     let started: ContinuousClock.Instant
@@ -21,13 +17,15 @@ struct HTTPEndpoints: Sendable {
     let devSecret: String?
     /// The `.ics` of a calendar feed token (nil: no such feed).
     let calendar: @Sendable (String) -> String?
+    /// Uploads and downloads (`/v1/files`), answered by the transport as their bodies stream.
+    let files: FileEndpoints
 
     /// `path` is the request path; `query` its query string (lws hands them over separately).
     func respond(to path: String, query: [String: String]) -> Response {
         switch path {
         case "/healthz":
             let uptime = ContinuousClock.now - started
-            let body: [String: Any] = [
+            let body: [String: any Sendable] = [
                 "status": "ok",
                 "connections": connectionCount(),
                 "uptime": Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
@@ -79,8 +77,7 @@ struct HTTPEndpoints: Sendable {
         return json(200, ["token": token])
     }
 
-    private func json(_ status: UInt32, _ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, contentType: "application/json", body: Array(data))
+    private func json(_ status: UInt32, _ object: [String: any Sendable]) -> Response {
+        HTTPResponse.json(status, object)
     }
 }

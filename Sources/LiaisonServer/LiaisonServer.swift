@@ -39,7 +39,8 @@ public final class LiaisonServer: Sendable {
             let box = ConnectionCountBox()
             let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
                                      devSecret: configuration.dev ? configuration.jwtSecret : nil,
-                                     calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) })
+                                     calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) },
+                                     files: FileEndpoints(files: hub.files, verifier: verifier))
             transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
             box.server = transport
             try transport.start()

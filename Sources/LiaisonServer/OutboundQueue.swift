@@ -8,6 +8,8 @@ final class OutboundQueue: Transport, Sendable {
     enum Command {
         case send(OutboundFrame, [Connection])
         case close(Connection, CloseCode, String)
+        /// The next step of an HTTP exchange, decided off the service thread.
+        case http(HTTPExchange, HTTPExchange.Step)
     }
 
     private let commands = Locked<[Command]>([])
@@ -46,6 +48,11 @@ final class OutboundQueue: Transport, Sendable {
     func close(_ peer: any Peer, code: CloseCode, reason: String) {
         guard let connection = peer as? Connection else { return }
         push(.close(connection, code, reason))
+    }
+
+    /// Hands the service thread the next step of an HTTP exchange.
+    func http(_ exchange: HTTPExchange, _ step: HTTPExchange.Step) {
+        push(.http(exchange, step))
     }
 
     /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).

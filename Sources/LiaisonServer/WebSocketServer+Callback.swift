@@ -37,11 +37,15 @@ extension WebSocketServer {
             drainQueue()
         case LWS_CALLBACK_HTTP:
             let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
-            return serveHTTP(wsi, path: path, slot: slot)
+            return beginHTTP(wsi, path: path, slot: slot)
+        case LWS_CALLBACK_HTTP_BODY:
+            return receiveHTTPBody(wsi, UnsafeRawBufferPointer(start: input, count: length), slot: slot)
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            return completeHTTPBody(wsi, slot: slot)
         case LWS_CALLBACK_HTTP_WRITEABLE:
-            return writeHTTPBody(wsi, slot: slot)
+            return writeHTTP(wsi, slot: slot)
         case LWS_CALLBACK_CLOSED_HTTP:
-            releaseHTTPBody(slot: slot)
+            releaseHTTP(slot: slot)
         default:
             return lws_callback_http_dummy(wsi, reason, slot, input, length)
         }
@@ -237,6 +241,8 @@ extension WebSocketServer {
                 for connection in targets { queue(frame, for: connection) }
             case .close(let connection, let code, let reason):
                 requestClose(connection, code, reason)
+            case .http(let exchange, let step):
+                continueHTTP(exchange, step)
             }
         }
         if isStopping && !closingAll {
@@ -277,65 +283,5 @@ extension WebSocketServer {
         guard delta != 0 else { return }
         outboxTotal += delta
         ServerMetrics.outboxBytes.record(outboxTotal)
-    }
-
-    // MARK: HTTP
-
-    private final class PendingBody {
-        let bytes: [UInt8]
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-    }
-
-    private func serveHTTP(_ wsi: OpaquePointer, path: String, slot: UnsafeMutableRawPointer?) -> Int32 {
-        guard let slot else { return -1 }
-        let response = http.respond(to: path, query: queryArguments(wsi))
-        var headers = [UInt8](repeating: 0, count: Int(lwss_pre()) + 1024)
-        let status = headers.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            let start = buffer.baseAddress! + Int(lwss_pre())
-            let end = buffer.baseAddress! + buffer.count
-            var position: UnsafeMutablePointer<UInt8>? = start
-            guard lws_add_http_common_headers(
-                wsi, response.status, response.contentType, lws_filepos_t(response.body.count), &position, end) == 0,
-                lws_finalize_write_http_header(wsi, start, &position, end) == 0
-            else { return -1 }
-            return 0
-        }
-        guard status == 0 else { return -1 }
-        slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(PendingBody(response.body)).toOpaque(), as: UnsafeMutableRawPointer?.self)
-        lws_callback_on_writable(wsi)
-        return 0
-    }
-
-    /// The request's `?name=value&…` arguments, URL-decoded by lws.
-    private func queryArguments(_ wsi: OpaquePointer) -> [String: String] {
-        var arguments: [String: String] = [:]
-        var buffer = [CChar](repeating: 0, count: 2048)
-        var index: Int32 = 0
-        while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) > 0 {
-            let pair = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if let name = parts.first { arguments[String(name)] = parts.count > 1 ? String(parts[1]) : "" }
-            index += 1
-        }
-        return arguments
-    }
-
-    private func writeHTTPBody(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) -> Int32 {
-        guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
-        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
-        guard let body = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? PendingBody else { return -1 }
-        var buffer = [UInt8](repeating: 0, count: Int(lwss_pre()) + body.bytes.count)
-        buffer.replaceSubrange(Int(lwss_pre())..., with: body.bytes)
-        let written = buffer.withUnsafeMutableBufferPointer { buffer in
-            lws_write(wsi, buffer.baseAddress! + Int(lwss_pre()), body.bytes.count, LWS_WRITE_HTTP_FINAL)
-        }
-        guard written >= body.bytes.count else { return -1 }
-        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
-    }
-
-    private func releaseHTTPBody(slot: UnsafeMutableRawPointer?) {
-        guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
-        slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
-        Unmanaged<AnyObject>.fromOpaque(pointer).release()
     }
 }

@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM public key for RS256/ES256 tokens (LIAISON_JWT_PUBLIC_KEY).") var jwtPublicKey: String?
     @OptionGroup(title: "Identity provider") var identityProvider: IdentityProviderOptions
     @OptionGroup(title: "Push notifications") var push: PushOptions
+    @OptionGroup(title: "Files") var files: FileOptions
     @Option(help: "Largest inbound message in bytes (LIAISON_MAX_FRAME_BYTES; default 65536).") var maxFrameBytes: Int?
     @Option(help: "Seconds a new connection has to say hello (LIAISON_HELLO_TIMEOUT; default 10).") var helloTimeout: Double?
     @Option(help: "Ping interval in seconds; silent peers go after twice this (LIAISON_HEARTBEAT; default 30).") var heartbeat: Double?
@@ -88,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         }
         try identityProvider.apply(to: &server)
         try push.apply(to: &server.hub.push)
+        try files.apply(to: &server.hub.files, dataDirectory: dataDirectory)
         server.maxFrameBytes = try Environment.resolve(maxFrameBytes, "max-frame-bytes", 65536) { Int($0) }
         server.outboxLimitBytes = try Environment.resolve(outboxLimitBytes, "outbox-limit-bytes", 4 << 20) { Int($0) }
         server.hub.helloTimeout = try Environment.resolve(helloTimeout, "hello-timeout", 10) { Double($0) }

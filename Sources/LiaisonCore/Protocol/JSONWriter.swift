@@ -101,6 +101,18 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
+    /// An array of objects.
+    public mutating func field(_ key: StaticString, objects values: [some JSONWritable]) {
+        self.key(key)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            object { $0.fields(of: value) }
+        }
+        bytes.append(UInt8(ascii: "]"))
+        atFirstField = false
+    }
+
     /// An object of string values, its keys in sorted order (a stable encoding, as for hashing).
     public mutating func field(_ key: StaticString, sorted dictionary: [String: String]) {
         self.key(key)

@@ -103,13 +103,19 @@ public enum Request: Sendable {
     /// `msg.send {room, body, client_msg_id}`.
     public struct MessageSend: Decodable, Sendable {
         public let room: String
-        public let body: String
+        public let body: String?
         public let clientMsgID: String?
+        public let attachments: [AttachmentRef]?
 
         enum CodingKeys: String, CodingKey {
-            case room, body
+            case room, body, attachments
             case clientMsgID = "client_msg_id"
         }
+    }
+
+    /// `{file}`: an uploaded file a message carries.
+    public struct AttachmentRef: Decodable, Sendable {
+        public let file: String
     }
 
     /// `push.register {gateway, app_id, pushkey, device_name?, lang?}`: a pusher for the caller's device.

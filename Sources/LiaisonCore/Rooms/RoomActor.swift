@@ -59,8 +59,8 @@ actor RoomActor {
     /// Appends a message; the sender's `ok` and everyone's `msg` go out once it is durable. A resend of
     /// a `client_msg_id` answers with the first message's `ok` and appends nothing.
     @discardableResult
-    func send(from: String, fromName: String? = nil, body: String, clientMsgID: String?, kind: MessageKind,
-              responder: Responder?)
+    func send(from: String, fromName: String? = nil, body: String, attachments: [Attachment] = [], clientMsgID: String?,
+              kind: MessageKind, responder: Responder?)
         throws(ProtocolError) -> UInt64
     {
         guard kind == .system || state.isMember(from) else { throw ProtocolError(.notMember, "not a member of room \(id)") }
@@ -75,7 +75,7 @@ actor RoomActor {
         let senderName = fromName ?? name(from)
         let frame = FrameEncoder.event(MessageEvent(
             room: id, seq: seq, from: from, fromName: senderName, body: body, ts: ts, clientMsgID: clientMsgID,
-            kind: kind))
+            kind: kind, attachments: attachments))
         state.append(StoredMessage(seq: seq, from: from, clientMsgID: clientMsgID, ts: ts, frame: frame))
         context.index.markDirty(id)
         let (members, tenant, room, context) = (state.members, tenant, id, context)
@@ -91,9 +91,11 @@ actor RoomActor {
                                         recipients: recipients)
         }
         let digest = Hex.encode(SHA256.hash(data: Data(body.utf8)))
-        context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: [
+        var detail = [
             "room": id, "seq": String(seq), "size": String(body.utf8.count), "sha256": digest, "kind": kind.rawValue,
-        ]))
+        ]
+        if !attachments.isEmpty { detail["files"] = attachments.map(\.file).joined(separator: ",") }
+        context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: detail))
         state.trim(retention: context.retention)
         return seq
     }

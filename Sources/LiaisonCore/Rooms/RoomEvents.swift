@@ -10,9 +10,11 @@ struct MessageEvent: Decodable, JSONWritable {
     let ts: Millis
     let clientMsgID: String?
     let kind: MessageKind
+    /// Files the message carries (absent when none).
+    var attachments: [Attachment]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case type, room, seq, from, body, ts, kind
+        case type, room, seq, from, body, ts, kind, attachments
         case fromName = "from_name"
         case clientMsgID = "client_msg_id"
     }
@@ -27,6 +29,7 @@ struct MessageEvent: Decodable, JSONWritable {
         writer.field("ts", ts)
         writer.field("client_msg_id", ifPresent: clientMsgID)
         writer.field("kind", kind)
+        if let attachments, !attachments.isEmpty { writer.field("attachments", objects: attachments) }
     }
 }
 

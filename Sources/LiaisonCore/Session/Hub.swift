@@ -18,6 +18,7 @@ public final class Hub: Sendable {
     public let calls: CallService
     public let push: PushService
     public let meetings: MeetingService
+    public let files: FileLibrary
     let journal: Journal
     /// Where snapshot files are written and synced, off the actors.
     let storage: IOQueue
@@ -61,6 +62,10 @@ public final class Hub: Sendable {
             dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
             directory: directory, registry: registry, rooms: rooms, push: push, transport: transport, audit: audit,
             fileSystem: fileSystem)
+        let dataKeys = try configuration.files.dataKeys
+            ?? DataKeys(current: DataKeys.load(path: Path.join(dataPath, "data.key"), create: true, fileSystem: fileSystem))
+        files = try FileLibrary(dataDirectory: dataPath, configuration: configuration.files, dataKeys: dataKeys,
+                                rooms: rooms, audit: audit, fileSystem: fileSystem)
         calls = CallService(configuration: configuration, registry: registry, rooms: rooms, push: push,
                             meetings: meetings, transport: transport, audit: audit)
     }

@@ -29,6 +29,8 @@ public struct HubConfiguration: Sendable {
     public var meetingReminder: Double = 10
     /// Minutes after a meeting's end its call may still start; then it is decided `held` or `missed`.
     public var meetingLate: Double = 60
+    /// File sharing: size and type limits, the data keys.
+    public var files = FilesConfiguration()
     /// Push gateways and notifications to devices that are not connected.
     public var push = PushConfiguration()
     /// Role rules.

@@ -2,22 +2,35 @@
 extension Session {
     static let maxBodyBytes = 16 * 1024
     static let maxClientMessageIDLength = 128
+    static let maxAttachments = 10
     static let maxHistoryLimit = 100
     static let defaultHistoryLimit = 50
 
     func msgSend(_ params: Request.MessageSend, caller: Caller, responder: Responder) async throws(ProtocolError) {
         try requireChat(caller)
-        guard !params.body.isEmpty else { throw ProtocolError(.badRequest, "field 'body' must not be empty") }
-        guard params.body.utf8.count <= Self.maxBodyBytes else {
+        let body = params.body ?? ""
+        let files = params.attachments?.map(\.file) ?? []
+        guard files.count <= Self.maxAttachments else {
+            throw ProtocolError(.badRequest, "field 'attachments' may hold at most \(Self.maxAttachments) files")
+        }
+        guard Set(files).count == files.count else { throw ProtocolError(.badRequest, "field 'attachments' names a file twice") }
+        guard !body.isEmpty || !files.isEmpty else {
+            throw ProtocolError(.badRequest, "field 'body' must not be empty (unless the message has attachments)")
+        }
+        guard body.utf8.count <= Self.maxBodyBytes else {
             throw ProtocolError(.tooLarge, "field 'body' is larger than \(Self.maxBodyBytes) bytes")
         }
         if let id = params.clientMsgID, id.isEmpty || id.count > Self.maxClientMessageIDLength {
             throw ProtocolError(.badRequest, "field 'client_msg_id' must be 1 to \(Self.maxClientMessageIDLength) characters")
         }
         let room = try hub.rooms.room(params.room, tenant: caller.record.tenant)
-        try await room.send(from: caller.record.user, fromName: caller.record.name, body: params.body,
-                            clientMsgID: params.clientMsgID,
-                            kind: .text, responder: responder)
+        var attachments: [Attachment] = []
+        if !files.isEmpty {
+            guard await room.isMember(caller.record.user) else { throw ProtocolError(.notMember, "not a member of room \(room.id)") }
+            attachments = try await hub.files.share(files, in: room.id, tenant: caller.record.tenant, by: caller.record.user)
+        }
+        try await room.send(from: caller.record.user, fromName: caller.record.name, body: body, attachments: attachments,
+                            clientMsgID: params.clientMsgID, kind: .text, responder: responder)
     }
 
     func msgAck(_ params: Request.Cursor, caller: Caller, responder: Responder) async throws(ProtocolError) {

@@ -26,6 +26,8 @@ public protocol FileSystem: Sendable {
     func remove(_ path: String) throws
     /// Makes the creations, renames and removals of entries in `directory` durable.
     func syncDirectory(_ path: String) throws
+    /// Lets only the owner read and write `path` (mode 0600), for secrets.
+    func restrictToOwner(_ path: String) throws
 }
 
 /// A file opened for appending.
@@ -34,6 +36,11 @@ public protocol AppendableFile: AnyObject, Sendable {
     func append(_ bytes: UnsafeRawBufferPointer) throws
     /// Makes everything appended (and any truncation) durable.
     func sync() throws
+}
+
+extension FileSystem {
+    /// File systems without owners (in tests) have nothing to restrict.
+    public func restrictToOwner(_ path: String) throws {}
 }
 
 extension AppendableFile {

@@ -78,6 +78,10 @@ public struct LocalFileSystem: FileSystem {
         guard Foundation.rename(source, destination) == 0 else { throw POSIXError.current }
     }
 
+    public func restrictToOwner(_ path: String) throws {
+        guard chmod(path, 0o600) == 0 else { throw POSIXError.current }
+    }
+
     public func remove(_ path: String) throws {
         guard unlink(path) == 0 || errno == ENOENT else { throw POSIXError.current }
     }
