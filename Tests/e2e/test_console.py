@@ -11,7 +11,8 @@ Meetings: an MSL schedules a meeting with an FMD (whose browser is in another ti
 Schedule form, the FMD accepts from the invite card and the MSL's card shows it; notes, the
 calendar feed, a reschedule that brings the reminder banner, the meeting's call from "Join call"
 (the meeting turns in progress, then held) and a call note; an HCP invitee answers but sees no
-note controls.
+note controls. Files: an MSL attaches a picture and a text file, and the HCP's browser shows the
+thumbnail and a download link.
 
 Controls are found as a person finds them: by their visible label or button text.
 Screenshots of the main views go to $LIAISON_SCREENSHOTS when set (refresh the README's pictures
@@ -26,8 +27,10 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -806,3 +809,90 @@ def test_console_meetings_an_hcp_answers_but_sees_no_note_controls(server_factor
     admin.sign_in_token(token(srv.secret, "root", "admin", TENANT, name="Ada Admin"))
     assert not admin.visible("//*[@id='meetings-panel']"), "an admin has a Meetings panel"
     assert not admin.visible("//section[@id='reminders']/div")
+
+
+# ---------------------------------------------------------------- files
+
+
+def _png(width: int, height: int) -> bytes:
+    """A valid RGB PNG of one colour, made without an imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x1f\x5f\xbf" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+THUMBNAILS_JS = """return [...document.querySelectorAll('#messages li .attachment img')].map((i) => ({
+    alt: i.alt, src: i.src.slice(0, 5), complete: i.complete, width: i.naturalWidth}));"""
+
+
+def test_console_attach_sends_an_image_the_other_side_sees_as_a_thumbnail(server_factory, browsers, tmp_path):
+    """An MSL attaches a PNG and a text file in a direct room with an HCP, with a caption: both
+    browsers show the picture as a thumbnail (fetched with the session's token, shown from a blob:
+    URL) and the text file as a download link with its size. A type the server does not take is
+    refused with its reason under the message field, and nothing is sent."""
+    srv = server_factory()
+    hcp = browsers("attach-hcp")
+    hcp.open(srv.http)
+    hcp.sign_in_token(token(srv.secret, "hana", "hcp", TENANT, name="Dr Hana Ito"))
+    msl = browsers("attach-msl")
+    msl.open(srv.http)
+    msl.sign_in_token(token(srv.secret, "mika", "msl", TENANT, name="Mika Laine"))
+    assert not msl.button("Attach").is_enabled(), "Attach before a conversation is open"
+
+    picture = tmp_path / "dosing chart.png"
+    picture.write_bytes(_png(96, 64))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("renal dosing\n")
+    script = tmp_path / "run.sh"
+    script.write_text("echo no\n")
+
+    msl.find_person("Hana", "Dr Hana Ito")
+    msl.click("Chat", root=lambda: msl.person("Dr Hana Ito"))
+    msl.wait(lambda: msl.text("#room-title") == "Dr Hana Ito", "the direct room with Dr Hana Ito to open")
+    msl.wait(lambda: msl.button("Attach").is_enabled(), "Attach enabled in the open room")
+    msl.type_into("Message", "The chart we discussed")
+    # Attach opens the browser's file chooser: its input takes the files (both at once).
+    chooser = msl.d.find_element(By.CSS_SELECTOR, "#send-form input[type=file]")
+    chooser.send_keys(f"{picture}\n{notes}")
+
+    def thumbnail_shown(page: Page) -> bool:
+        return any(t["alt"] == "dosing chart.png" and t["src"] == "blob:" and t["complete"] and t["width"] == 96
+                   for t in page.js(THUMBNAILS_JS))
+
+    msl.wait(lambda: thumbnail_shown(msl), "the thumbnail of the picture in the MSL's own message")
+    assert "The chart we discussed" in msl.messages()
+    assert msl.field("Message").get_attribute("value") == "", "the caption stays in the message field"
+
+    hcp.room_button("Mika Laine").click()
+    hcp.wait(lambda: "The chart we discussed" in hcp.messages(), "the message at the HCP")
+    hcp.wait(lambda: thumbnail_shown(hcp), "the thumbnail loaded at the HCP (naturalWidth 96)")
+    message = hcp.d.find_element(By.CSS_SELECTOR, "#messages li:not(.mine)")
+    assert hcp.button("notes.txt", root=message).accessible_name == "Download notes.txt, 13 B"
+    assert "13 B" in message.text and "dosing chart.png" in message.text
+    hcp.shot("attachments.png")
+
+    # The thumbnail's bytes came from GET /v1/files/{file} with the bearer token; the download
+    # link fetches the same way.
+    fetched = hcp.js_async("""const done = arguments[arguments.length - 1];
+        const li = document.querySelector('#messages li:not(.mine)');
+        const files = [...li.querySelectorAll('.attachment')].map((a) => a.dataset.file);
+        fetch('/v1/files/' + files[1]).then((r) => done({files, anonymous: r.status}), (e) => done(String(e)));""")
+    assert fetched["anonymous"] == 401, fetched
+    assert all(re.fullmatch(r"f[0-9a-f]{24}", f) for f in fetched["files"]), fetched
+    hcp.click("notes.txt", root=hcp.d.find_element(By.CSS_SELECTOR, "#messages li:not(.mine)"))
+    hcp.wait(lambda: hcp.js("return performance.getEntriesByType('resource').filter((e) => "
+                            "e.name.endsWith('/v1/files/' + arguments[0])).length", fetched["files"][1]) >= 1,
+             "the download of notes.txt requested")
+
+    # A type the server does not take: refused with the server's reason, nothing sent.
+    count = len(msl.d.find_elements(By.CSS_SELECTOR, "#messages li"))
+    msl.d.find_element(By.CSS_SELECTOR, "#send-form input[type=file]").send_keys(str(script))
+    msl.wait(lambda: "run.sh: files of type" in msl.text("#attach-error"), "the refusal of run.sh under the message field")
+    assert "may not be uploaded" in msl.text("#attach-error")
+    time.sleep(0.5)
+    assert len(msl.d.find_elements(By.CSS_SELECTOR, "#messages li")) == count
+    assert msl.button("Attach").is_enabled()

@@ -2,7 +2,8 @@
 // (connection.js); server events go to the module that handles them; after every (re)connect's
 // catch-up each module refreshes what it shows. Modules share state through state.js.
 import { endAllCalls, events as callEvents, initCalls } from "./call-ui.js";
-import { chatSynced, events as chatEvents, forgetChat, initChat } from "./chat.js";
+import { chatSynced, events as chatEvents, forgetChat, initChat, sendMessage } from "./chat.js";
+import { forgetFiles, initFiles } from "./files.js";
 import { events as meetingEvents, initMeetings, meetingsSynced } from "./meetings.js";
 import { events as modEvents, initMod } from "./mod.js";
 import { initPeople, peopleSynced } from "./people.js";
@@ -16,6 +17,7 @@ const handlers = { ...presenceEvents, ...roomEvents, ...chatEvents, ...modEvents
 initPresence();
 initRooms();
 initChat();
+initFiles({ sendMessage });
 initPeople();
 initMod();
 initCalls();
@@ -32,6 +34,7 @@ initSignIn({
   onSignedOut() {
     endAllCalls();
     forgetChat();
+    forgetFiles();
   },
 });
 

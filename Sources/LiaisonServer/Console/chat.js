@@ -1,5 +1,6 @@
 // The conversation: messages of the open room (history paging, catch-up after reconnecting),
 // sending, typing indicators, read receipts, and the acks that empty the offline queue.
+import { renderAttachments } from "./files.js";
 import { refreshRooms, roomName } from "./rooms.js";
 import { changed, displayName, learnName, nameOf, state, subscribe } from "./state.js";
 import { $, announce, el, timeFmt } from "./ui.js";
@@ -218,21 +219,29 @@ async function send(ev) {
   const body = input.value;
   const room = state.openRoom;
   if (!body.trim() || !room) return;
-  const client_msg_id = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   input.value = "";
-  // msg.send, retried with the same client_msg_id across a reconnect (the server dedupes).
+  try {
+    await sendMessage(room, { body });
+  } catch (e) {
+    if (!input.value) input.value = body;
+    announce("Message not sent: " + e.message);
+  }
+}
+
+/**
+ * msg.send to `room` with `fields` (`body`, `attachments`), retried with the same client_msg_id
+ * across a reconnect (the server dedupes); resolves with the `ok`, rejects with the last error.
+ */
+export async function sendMessage(room, fields) {
+  const client_msg_id = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   for (let attempt = 0; ; attempt++) {
     try {
-      await state.conn.request("msg.send", { room, body, client_msg_id });
+      const ok = await state.conn.request("msg.send", { room, ...fields, client_msg_id });
       local.lastTypingSent = 0;
       if (room === state.openRoom) markRead(); // our own message counts as read
-      return;
+      return ok;
     } catch (e) {
-      if ((e.code !== "disconnected" && e.code !== "timeout") || attempt >= 5) {
-        if (!input.value) input.value = body;
-        announce("Message not sent: " + e.message);
-        return;
-      }
+      if ((e.code !== "disconnected" && e.code !== "timeout") || attempt >= 5) throw e;
       await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
     }
   }
@@ -286,7 +295,8 @@ function renderMessages(mode) {
         "li",
         { class: "msg" + (mine ? " mine" : ""), "data-seq": m.seq, "data-from": m.from },
         el("span", { class: "from", text: mine ? "You" : nameOf(m.from) }),
-        el("p", { class: "body", text: m.body }),
+        m.body || !m.attachments?.length ? el("p", { class: "body", text: m.body }) : null,
+        renderAttachments(m),
         el("span", { class: "meta" }, time, receipt),
       ),
     );
