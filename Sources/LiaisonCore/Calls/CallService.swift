@@ -70,7 +70,8 @@ public actor CallService {
         CallMetrics.invites.increment()
         audit.record(AuditEvent("call.invite", tenant: call.tenant, actor: caller.record.user, device: caller.device,
                                 detail: ["call": id, "room": room.id, "media": params.media.rawValue,
-                                         "ringing": String(call.ringing.count)]))
+                                         "ringing": String(call.ringing.count),
+                                         "ringing_users": Set(call.ringing.map(\.user)).sorted().joined(separator: ",")]))
 
         responder.ok(InviteResult(call: id))
         let everyoneBusy = !others.isEmpty && others.allSatisfy { inCall[UserKey(tenant: call.tenant, user: $0)] != nil }
@@ -243,10 +244,17 @@ public actor CallService {
         let now = WallClock.now()
         let duration = call.answeredAt.map { now - $0 }
         CallMetrics.ended(ending.reason).increment()
-        audit.record(AuditEvent("call.end", tenant: call.tenant, actor: call.caller.user, detail: [
-            "call": id, "room": call.room, "reason": ending.reason.rawValue,
-            "duration_ms": duration.map { String($0) } ?? "",
-        ]))
+        var detail = [
+            "call": id, "room": call.room, "reason": ending.reason.rawValue, "media": call.media.rawValue,
+            "duration_ms": duration.map { String($0) } ?? "", "caller_device": call.caller.device,
+            "rang_at": String(call.createdAt), "ended_at": String(now),
+        ]
+        if let callee = call.callee {
+            detail["callee"] = callee.user
+            detail["callee_device"] = callee.device
+        }
+        if let answeredAt = call.answeredAt { detail["answered_at"] = String(answeredAt) }
+        audit.record(AuditEvent("call.end", tenant: call.tenant, actor: call.caller.user, detail: detail))
         let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user,
                                            reason: ending.reason, durationMillis: duration)
         let room = try? rooms.room(call.room, tenant: call.tenant)

@@ -92,7 +92,12 @@ public final class RoomService: Sendable {
                 RoomIndex.directKey(tenant: tenant, everyone[0], everyone[1]), members: everyone, make: make)
             guard created else {
                 // The pair's room already exists: whoever left it comes back.
-                for member in everyone where !(await found.isMember(member)) { await found.join(member, responder: nil) }
+                for member in everyone where !(await found.isMember(member)) {
+                    await found.join(member, responder: nil)
+                    context.audit.record(AuditEvent("room.join", tenant: tenant, actor: creator, detail: [
+                        "room": found.id, "user": member,
+                    ]))
+                }
                 context.journal.afterPendingWrites { responder?.ok(CreateResult(room: found.id)) }
                 return found
             }
