@@ -12,6 +12,8 @@ public actor CallService {
     private var inCall: [UserKey: String] = [:]
     /// The caller's offer and candidates, for devices that start ringing late (memory only).
     private var offers: [String: (sdp: String, candidates: [JSONValue], callerName: String)] = [:]
+    /// The display name of whoever answered each answered call (for the call's record in its room).
+    private var calleeNames: [String: String] = [:]
     private var timers: [String: Task<Void, Never>] = [:]
     /// The callees of each ringing call that were woken by push (their missed calls are counted).
     private var pushed: [String: [UserKey]] = [:]
@@ -116,6 +118,7 @@ public actor CallService {
             timers.removeValue(forKey: call.id)?.cancel()
             Task { [push, id = call.id] in await push.withdraw(id) }
             offers[call.id].map { offers[call.id] = ("", [], $0.callerName) }  // the offer is no longer needed
+            calleeNames[call.id] = caller.record.name
             inCall[UserKey(tenant: call.tenant, user: call.caller.user)] = call.id
             inCall[caller.key] = call.id
             CallMetrics.setup.recordMilliseconds(now - call.createdAt)
@@ -228,6 +231,7 @@ public actor CallService {
         guard let call = calls.removeValue(forKey: id) else { return }
         for key in timers.keys where key == id || key.hasPrefix("\(id)/") { timers.removeValue(forKey: key)?.cancel() }
         let callerName = offers.removeValue(forKey: id)?.callerName
+        let calleeName = calleeNames.removeValue(forKey: id) ?? call.callee?.user
         let woken = pushed.removeValue(forKey: id) ?? []
         let missed = call.answeredAt == nil && [.timeout, .cancelled].contains(ending.reason) ? woken : []
         Task { [push] in
@@ -255,7 +259,7 @@ public actor CallService {
         }
         if let answeredAt = call.answeredAt { detail["answered_at"] = String(answeredAt) }
         audit.record(AuditEvent("call.end", tenant: call.tenant, actor: call.caller.user, detail: detail))
-        let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user,
+        let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user, callee: calleeName,
                                            reason: ending.reason, durationMillis: duration)
         let room = try? rooms.room(call.room, tenant: call.tenant)
         let caller = call.caller.user
