@@ -18,6 +18,9 @@ public final class Hub: Sendable {
     public let calls: CallService
     public let push: PushService
     let journal: Journal
+    /// The data directory and the file system it is on.
+    let dataPath: String
+    let fileSystem: any FileSystem
     /// Where snapshot files are written and synced, off the actors.
     let storage: IOQueue
     private let snapshots = SnapshotScheduler()
@@ -32,6 +35,8 @@ public final class Hub: Sendable {
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
+        self.dataPath = dataPath
+        self.fileSystem = fileSystem
         self.configuration = configuration
         self.transport = transport
         self.verifier = verifier

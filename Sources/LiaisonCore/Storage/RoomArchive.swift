@@ -100,21 +100,27 @@ struct RoomArchive: Sendable {
     }
 
     /// Archived messages `range` (all at or below the last snapshot), oldest first: tombstones for the
-    /// erased ones. An erasure that runs meanwhile makes it read again.
+    /// erased ones.
     func read(_ range: ClosedRange<UInt64>) throws -> [StoredMessage] {
+        try readEvents(range).compactMap(StoredMessage.init(eventBytes:))
+    }
+
+    /// The stored `msg` events of archived messages `range`, oldest first: tombstones for the erased ones.
+    /// An erasure that runs meanwhile makes it read again.
+    func readEvents(_ range: ClosedRange<UInt64>) throws -> [Data] {
         guard range.lowerBound >= 1 else { return [] }
-        var found: [StoredMessage] = []
+        var found: [Data] = []
         for _ in 0..<3 {
             let erased = try tombstones.count()
             found = []
             if range.lowerBound <= erased {
-                found += try tombstones.read(range.lowerBound...min(range.upperBound, erased)).compactMap(StoredMessage.init(eventBytes:))
+                found += try tombstones.read(range.lowerBound...min(range.upperBound, erased))
             }
             guard range.upperBound > erased else { return found }
             let kept = try messages.read(max(range.lowerBound, erased + 1)...range.upperBound)
             // Erased since counted: those records may already be overwritten.
             guard try tombstones.count() == erased else { continue }
-            return found + kept.compactMap(StoredMessage.init(eventBytes:))
+            return found + kept
         }
         return found
     }
