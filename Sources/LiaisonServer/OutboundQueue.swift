@@ -8,6 +8,8 @@ final class OutboundQueue: Transport, Sendable {
     enum Command {
         case send(OutboundFrame, [Connection])
         case close(Connection, CloseCode, String)
+        /// A streamed HTTP response has more to send.
+        case writable(HTTPStream)
     }
 
     private let commands = Locked<[Command]>([])
@@ -46,6 +48,11 @@ final class OutboundQueue: Transport, Sendable {
     func close(_ peer: any Peer, code: CloseCode, reason: String) {
         guard let connection = peer as? Connection else { return }
         push(.close(connection, code, reason))
+    }
+
+    /// Asks the service thread for a writable callback of `stream`'s connection.
+    func wake(_ stream: HTTPStream) {
+        push(.writable(stream))
     }
 
     /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).

@@ -237,6 +237,8 @@ extension WebSocketServer {
                 for connection in targets { queue(frame, for: connection) }
             case .close(let connection, let code, let reason):
                 requestClose(connection, code, reason)
+            case .writable(let stream):
+                if !stream.closed { lws_callback_on_writable(stream.wsi) }
             }
         }
         if isStopping && !closingAll {
@@ -288,6 +290,13 @@ extension WebSocketServer {
 
     private func serveHTTP(_ wsi: OpaquePointer, path: String, slot: UnsafeMutableRawPointer?) -> Int32 {
         guard let slot else { return -1 }
+        if path == AdminExportEndpoint.path {
+            let stream = HTTPStream(wsi: wsi) { [queue] in queue.wake($0) }
+            slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(stream).toOpaque(), as: UnsafeMutableRawPointer?.self)
+            adminExport.start(arguments: queryArguments(wsi), authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+                              stream: stream)
+            return 0
+        }
         let response = http.respond(to: path, query: queryArguments(wsi))
         var headers = [UInt8](repeating: 0, count: Int(lwss_pre()) + 1024)
         let status = headers.withUnsafeMutableBufferPointer { buffer -> Int32 in
@@ -320,8 +329,20 @@ extension WebSocketServer {
         return arguments
     }
 
+    /// A request header's value, or nil.
+    private func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, token))
+        guard length > 0, length < 8192 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) > 0 else { return nil }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
     private func writeHTTPBody(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) -> Int32 {
         guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+        if let stream = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? HTTPStream {
+            return writeStream(wsi, stream, slot: slot)
+        }
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
         guard let body = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? PendingBody else { return -1 }
         var buffer = [UInt8](repeating: 0, count: Int(lwss_pre()) + body.bytes.count)
@@ -336,6 +357,67 @@ extension WebSocketServer {
     private func releaseHTTPBody(slot: UnsafeMutableRawPointer?) {
         guard let slot, let pointer = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
-        Unmanaged<AnyObject>.fromOpaque(pointer).release()
+        let body = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue()
+        if let stream = body as? HTTPStream {
+            stream.closed = true
+            stream.cancel()
+        }
+    }
+
+    /// One step of a streamed response: its head (status, content type, chunked transfer coding), or its
+    /// next chunk, or its end; then asks for another writable callback while more is waiting.
+    private func writeStream(_ wsi: OpaquePointer, _ stream: HTTPStream, slot: UnsafeMutableRawPointer) -> Int32 {
+        guard stream.headSent else {
+            guard let head = stream.takeHead() else { return 0 }
+            guard writeStreamHead(wsi, head) else { return -1 }
+            lws_callback_on_writable(wsi)
+            return 0
+        }
+        let (chunk, end) = stream.takeBody()
+        var framed: [UInt8] = []
+        if let chunk, !chunk.isEmpty {
+            framed += Array(String(chunk.count, radix: 16).utf8) + [0x0D, 0x0A] + chunk + [0x0D, 0x0A]
+        }
+        if end == .complete { framed += Array("0\r\n\r\n".utf8) }
+        if !framed.isEmpty {
+            var buffer = [UInt8](repeating: 0, count: Int(lwss_pre()) + framed.count)
+            buffer.replaceSubrange(Int(lwss_pre())..., with: framed)
+            let written = buffer.withUnsafeMutableBufferPointer { buffer in
+                lws_write(wsi, buffer.baseAddress! + Int(lwss_pre()), framed.count,
+                          end == .complete ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
+            }
+            guard written >= framed.count else { return -1 }
+        }
+        switch end {
+        case .complete?:
+            releaseHTTPBody(slot: slot)
+            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+        case .aborted?:
+            return -1
+        case nil:
+            if stream.hasBody { lws_callback_on_writable(wsi) }
+            return 0
+        }
+    }
+
+    /// Writes a streamed response's status line and headers: no length, chunked transfer coding.
+    private func writeStreamHead(_ wsi: OpaquePointer, _ head: HTTPStream.Head) -> Bool {
+        var headers = [UInt8](repeating: 0, count: Int(lwss_pre()) + 1024)
+        return headers.withUnsafeMutableBufferPointer { buffer -> Bool in
+            let start = buffer.baseAddress! + Int(lwss_pre())
+            let end = buffer.baseAddress! + buffer.count
+            var position: UnsafeMutablePointer<UInt8>? = start
+            var contentType = Array(head.contentType.utf8)
+            var chunked = Array("chunked".utf8)
+            var noStore = Array("no-store".utf8)
+            return lws_add_http_header_status(wsi, head.status, &position, end) == 0
+                && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, &contentType, Int32(contentType.count),
+                                                &position, end) == 0
+                && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, &chunked, Int32(chunked.count),
+                                                &position, end) == 0
+                && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, &noStore, Int32(noStore.count),
+                                                &position, end) == 0
+                && lws_finalize_write_http_header(wsi, start, &position, end) == 0
+        }
     }
 }
