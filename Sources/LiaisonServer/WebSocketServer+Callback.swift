@@ -243,6 +243,8 @@ extension WebSocketServer {
                 requestClose(connection, code, reason)
             case .http(let exchange, let step):
                 continueHTTP(exchange, step)
+            case .writable(let stream):
+                if !stream.closed { lws_callback_on_writable(stream.wsi) }
             }
         }
         if isStopping && !closingAll {
