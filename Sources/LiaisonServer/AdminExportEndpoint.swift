@@ -98,7 +98,8 @@ final class AdminExportEndpoint: Sendable {
             guard case .brokenChain = error else { return refuse(Problem(status: 500, error: "internal", message: "\(error)"), on: stream) }
             refuse(Problem(status: 409, error: "audit_chain_broken", message: "\(error)"), on: stream)
         } catch is HTTPStream.Closed {
-            logger.info("export for \(admin.user)@\(admin.tenant): the client went away")
+            stream.finish(.aborted)
+            logger.info("export for \(admin.user)@\(admin.tenant): the client went away or stopped reading")
         } catch {
             logger.error("export for \(admin.user)@\(admin.tenant) failed: \(error)")
             if started { stream.finish(.aborted) } else { refuse(Problem(status: 500, error: "internal", message: "the export failed: \(error)"), on: stream) }

@@ -238,7 +238,10 @@ extension WebSocketServer {
             case .close(let connection, let code, let reason):
                 requestClose(connection, code, reason)
             case .writable(let stream):
-                if !stream.closed { lws_callback_on_writable(stream.wsi) }
+                guard !stream.closed else { break }
+                // An aborted response is closed even if its client reads nothing (writable never comes).
+                if stream.isAborted { lws_set_timeout(stream.wsi, PENDING_TIMEOUT_USER_OK, 1) }
+                lws_callback_on_writable(stream.wsi)
             }
         }
         if isStopping && !closingAll {
