@@ -295,6 +295,9 @@ extension WebSocketServer {
         guard let slot else { return -1 }
         if path == AdminExportEndpoint.path {
             let stream = HTTPStream(wsi: wsi) { [queue] in queue.wake($0) }
+            // lws's idle timeout would cut the response while the audit chain is verified (seconds for a
+            // long trail, nothing written yet); the stream bounds a stalled client itself.
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
             slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(stream).toOpaque(), as: UnsafeMutableRawPointer?.self)
             adminExport.start(arguments: queryArguments(wsi), authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
                               stream: stream)
