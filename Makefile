@@ -101,7 +101,7 @@ bench: deps
 	loadtest/bench.sh
 	$(MAKE) bench-export SKIP_BUILD=1
 
-## bench-export: release build, then peak RSS of liaison export over 1,000,000 messages, written straight to disk (~8 min; loadtest/export-memory.py); fails at 100 MiB or more
+## bench-export: release build, then peak RSS of liaison export over 1,000,000 messages, written straight to disk (~6 min; loadtest/export-memory.py); fails at 100 MiB or more
 bench-export: deps
 	$(if $(SKIP_BUILD),,$(SWIFT) build -c release --product liaison)
 	$(PYTHON) loadtest/export-memory.py --bin $(RELEASE_BIN)
