@@ -45,12 +45,14 @@ final class MessageLookup {
 
     /// Message `seq` of `room`, or nil when neither the room's archive nor the journal has it.
     func event(room: String, seq: UInt64) throws -> MessageEvent? {
-        if let bytes = try archived(room: room, seq: seq, rereadSnapshot: false) ?? journaled(room: room, seq: seq, reread: false)
-            ?? archived(room: room, seq: seq, rereadSnapshot: true) ?? journaled(room: room, seq: seq, reread: true) {
-            return FlatJSON.object(bytes).flatMap(MessageEvent.init(fields:))
-                ?? (try? decoder.decode(MessageEvent.self, from: bytes))
-        }
-        return nil
+        // Where it should be, then again after a snapshot or journal segment that may have moved it.
+        guard let bytes = try archived(room: room, seq: seq, rereadSnapshot: false)
+            ?? journaled(room: room, seq: seq, reread: false)
+            ?? archived(room: room, seq: seq, rereadSnapshot: true)
+            ?? journaled(room: room, seq: seq, reread: true)
+        else { return nil }
+        return FlatJSON.object(bytes).flatMap(MessageEvent.init(fields:))
+            ?? (try? decoder.decode(MessageEvent.self, from: bytes))
     }
 
     // MARK: Archives
