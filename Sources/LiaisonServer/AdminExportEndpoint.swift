@@ -37,9 +37,18 @@ final class AdminExportEndpoint: Sendable {
         let status: UInt32
         let error: String
         let message: String
+
+        static func badRequest(_ message: String) -> Problem { Problem(status: 400, error: "bad_request", message: message) }
+        static func unauthorized(_ message: String) -> Problem {
+            Problem(status: 401, error: "unauthorized", message: message)
+        }
+        static func forbidden(_ message: String) -> Problem { Problem(status: 403, error: "forbidden", message: message) }
+        static func internalError(_ message: String) -> Problem { Problem(status: 500, error: "internal", message: message) }
     }
 
-    /// Answers the request on `stream`: now for a bad request, later (after the token) for the rest.
+    private static let contentType = "application/x-ndjson; charset=utf-8"
+
+    /// Answers the request on `stream`: at once for a bad request, after checking the token for the rest.
     func start(arguments: [String: String], authorization: String?, stream: HTTPStream) {
         let filters: Filters
         do {
@@ -48,37 +57,49 @@ final class AdminExportEndpoint: Sendable {
             return refuse(error, on: stream)
         }
         guard let token = authorization.flatMap(Self.bearerToken) else {
-            return refuse(Problem(status: 401, error: "unauthorized", message: "an admin's token is required: Authorization: Bearer TOKEN"), on: stream)
+            return refuse(Problem.unauthorized("an admin's token is required: Authorization: Bearer TOKEN"), on: stream)
         }
         Task { [self] in
-            let admin: UserRecord
             do {
-                admin = try await hub.verifier.verify(token)
+                let admin = try await authorize(token, tenant: filters.tenant)
+                guard running.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxRunning else {
+                    running.wrappingSubtract(1, ordering: .relaxed)
+                    throw Problem(status: 503, error: "unavailable",
+                                  message: "\(Self.maxRunning) exports are running: try again later")
+                }
+                let query = ExportQuery(tenant: admin.tenant, user: filters.user, room: filters.room,
+                                        since: filters.since, until: filters.until, bodies: filters.bodies)
+                let thread = Thread { [self] in
+                    run(query, admin: admin, stream: stream)
+                    running.wrappingSubtract(1, ordering: .relaxed)
+                }
+                thread.name = "liaison-export"
+                thread.start()
             } catch {
-                return refuse(Problem(status: 401, error: "unauthorized", message: "the token was refused: \((error as? ProtocolError)?.message ?? "\(error)")"), on: stream)
+                refuse(error, on: stream)
             }
-            guard admin.role == .admin else {
-                hub.audit.record(AuditEvent("interaction.export", tenant: admin.tenant, actor: admin.user, refused: .forbidden))
-                return refuse(Problem(status: 403, error: "forbidden", message: "only an admin may export the interaction record"), on: stream)
-            }
-            guard filters.tenant == nil || filters.tenant == admin.tenant else {
-                hub.audit.record(AuditEvent("interaction.export", tenant: admin.tenant, actor: admin.user, refused: .forbidden,
-                                            detail: ["tenant": filters.tenant ?? ""]))
-                return refuse(Problem(status: 403, error: "forbidden", message: "an admin may export only their own tenant"), on: stream)
-            }
-            guard running.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxRunning else {
-                running.wrappingSubtract(1, ordering: .relaxed)
-                return refuse(Problem(status: 503, error: "unavailable", message: "\(Self.maxRunning) exports are running: try again later"), on: stream)
-            }
-            let query = ExportQuery(tenant: admin.tenant, user: filters.user, room: filters.room, since: filters.since,
-                                    until: filters.until, bodies: filters.bodies)
-            let thread = Thread { [self] in
-                run(query, admin: admin, stream: stream)
-                running.wrappingSubtract(1, ordering: .relaxed)
-            }
-            thread.name = "liaison-export"
-            thread.start()
         }
+    }
+
+    /// The admin `token` names, if they may export `tenant` (nil: their own). A valid token that may not
+    /// is audited as a refused export.
+    private func authorize(_ token: String, tenant: String?) async throws(Problem) -> UserRecord {
+        let user: UserRecord
+        do {
+            user = try await hub.verifier.verify(token)
+        } catch {
+            throw Problem.unauthorized("the token was refused: \(error.message)")
+        }
+        let problem: Problem? =
+            if user.role != .admin { Problem.forbidden("only an admin may export the interaction record") }
+            else if let tenant, tenant != user.tenant { Problem.forbidden("an admin may export only their own tenant") }
+            else { nil }
+        guard let problem else { return user }
+        var detail: [String: String] = [:]
+        detail["tenant"] = tenant
+        hub.audit.record(AuditEvent("interaction.export", tenant: user.tenant, actor: user.user, refused: .forbidden,
+                                    detail: detail))
+        throw problem
     }
 
     private func run(_ query: ExportQuery, admin: UserRecord, stream: HTTPStream) {
@@ -86,27 +107,32 @@ final class AdminExportEndpoint: Sendable {
         do {
             let summary = try hub.exportInteractions(query, by: admin) { bytes in
                 if !started {
-                    stream.begin(status: 200, contentType: "application/x-ndjson; charset=utf-8")
+                    stream.begin(status: 200, contentType: Self.contentType)
                     started = true
                 }
                 try stream.write(bytes)
             }
-            if !started { stream.begin(status: 200, contentType: "application/x-ndjson; charset=utf-8") }
+            if !started { stream.begin(status: 200, contentType: Self.contentType) }
             stream.finish()
             logger.info("export for \(admin.user)@\(admin.tenant): \(summary.rows) rows")
-        } catch let error as ExportError where !started {
-            guard case .brokenChain = error else { return refuse(Problem(status: 500, error: "internal", message: "\(error)"), on: stream) }
-            refuse(Problem(status: 409, error: "audit_chain_broken", message: "\(error)"), on: stream)
+        } catch ExportError.brokenChain(let line, let reason) where !started {
+            let message = "\(ExportError.brokenChain(line: line, reason: reason))"
+            refuse(Problem(status: 409, error: "audit_chain_broken", message: message), on: stream)
         } catch is HTTPStream.Closed {
-            logger.info("export for \(admin.user)@\(admin.tenant): the client went away")
+            stream.finish(.aborted)
+            logger.info("export for \(admin.user)@\(admin.tenant): the client went away or stopped reading")
         } catch {
             logger.error("export for \(admin.user)@\(admin.tenant) failed: \(error)")
-            if started { stream.finish(.aborted) } else { refuse(Problem(status: 500, error: "internal", message: "the export failed: \(error)"), on: stream) }
+            if started {
+                stream.finish(.aborted)
+            } else {
+                refuse(Problem.internalError("the export failed: \(error)"), on: stream)
+            }
         }
     }
 
     private func refuse(_ error: any Error, on stream: HTTPStream) {
-        let problem = error as? Problem ?? Problem(status: 500, error: "internal", message: "\(error)")
+        let problem = error as? Problem ?? Problem.internalError("\(error)")
         let body = (try? JSONSerialization.data(
             withJSONObject: ["error": problem.error, "message": problem.message], options: [.sortedKeys])) ?? Data()
         stream.respond(status: problem.status, contentType: "application/json", body: Array(body) + [0x0A])
@@ -124,30 +150,30 @@ final class AdminExportEndpoint: Sendable {
 
     /// The filters of the query string; a `Problem` (400) for an unknown parameter or a bad value.
     static func filters(_ arguments: [String: String]) throws(Problem) -> Filters {
-        func bad(_ message: String) -> Problem { Problem(status: 400, error: "bad_request", message: message) }
         if let unknown = arguments.keys.sorted().first(where: { !parameters.contains($0) }) {
-            throw bad("unknown parameter '\(unknown)': use \(parameters.sorted().joined(separator: ", "))")
+            throw .badRequest("unknown parameter '\(unknown)': use \(parameters.sorted().joined(separator: ", "))")
         }
-        var filters = Filters()
-        for name in ["tenant", "user", "room"] {
-            if let value = arguments[name], value.isEmpty { throw bad("parameter '\(name)' must not be empty") }
+        for name in ["tenant", "user", "room"] where arguments[name]?.isEmpty == true {
+            throw .badRequest("parameter '\(name)' must not be empty")
         }
-        filters.tenant = arguments["tenant"]
-        filters.user = arguments["user"]
-        filters.room = arguments["room"]
-        for name in ["since", "until"] {
-            guard let text = arguments[name] else { continue }
+        var filters = Filters(tenant: arguments["tenant"], user: arguments["user"], room: arguments["room"])
+        func time(_ name: String) throws(Problem) -> Millis? {
+            guard let text = arguments[name] else { return nil }
             guard let time = ExportTime.parse(text) else {
-                throw bad("parameter '\(name)' must be an ISO 8601 time (2026-03-01T09:00:00Z) or a date (2026-03-01)")
+                throw .badRequest("parameter '\(name)' must be an ISO 8601 time (2026-03-01T09:00:00Z) or a date (2026-03-01)")
             }
-            if name == "since" { filters.since = time } else { filters.until = time }
+            return time
         }
+        filters.since = try time("since")
+        filters.until = try time("until")
         if let bodies = arguments["bodies"] {
-            guard let value = ExportQuery.Bodies(rawValue: bodies) else { throw bad("parameter 'bodies' must be include or hash") }
+            guard let value = ExportQuery.Bodies(rawValue: bodies) else {
+                throw .badRequest("parameter 'bodies' must be include or hash")
+            }
             filters.bodies = value
         }
         if let format = arguments["format"], format != ExportFormat.jsonl.rawValue {
-            throw bad("parameter 'format' must be jsonl: over HTTP the record is JSONL (liaison export writes CSV)")
+            throw .badRequest("parameter 'format' must be jsonl: over HTTP the record is JSONL (liaison export writes CSV)")
         }
         return filters
     }

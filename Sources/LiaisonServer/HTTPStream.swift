@@ -5,8 +5,9 @@ import Foundation
 /// coding, so a client can tell a complete response from one cut short.
 ///
 /// The producer blocks while more than `limit` bytes wait to be sent, so a slow client holds memory
-/// flat; it gives up (throws `Closed`) once the client is gone or has read nothing for `stallTimeout`.
-/// The service thread learns of new output through `wake` (which queues a writable request for it).
+/// flat; it gives up (throws `Closed`) once the client is gone or has read nothing for `stallTimeout`,
+/// and then aborts the response. The service thread learns of new output through `wake` (which queues
+/// a writable request for it).
 final class HTTPStream: @unchecked Sendable {
     struct Head {
         let status: UInt32
@@ -33,6 +34,7 @@ final class HTTPStream: @unchecked Sendable {
     private var chunks: [[UInt8]] = []
     private var bufferedBytes = 0
     private var end: End?
+    /// The connection closed (set by the service thread).
     private var cancelled = false
     /// A wake-up is queued and not yet taken: no need for another.
     private var wakeQueued = false
@@ -61,10 +63,11 @@ final class HTTPStream: @unchecked Sendable {
         guard !bytes.isEmpty else { return }
         condition.lock()
         let deadline = Date(timeIntervalSinceNow: stallTimeout)
-        while bufferedBytes > limit, !cancelled {
-            if !condition.wait(until: deadline) { cancelled = true }
+        var stalled = false
+        while bufferedBytes > limit, !cancelled, !stalled {
+            stalled = !condition.wait(until: deadline)
         }
-        guard !cancelled else {
+        guard !cancelled, !stalled else {
             condition.unlock()
             throw Closed()
         }
@@ -75,10 +78,16 @@ final class HTTPStream: @unchecked Sendable {
         if wakeNow { wake(self) }
     }
 
-    /// Ends the body: `complete`, or `aborted` to close the connection with the body unfinished (the
-    /// client sees a truncated response).
+    /// Ends the body: `complete`, or `aborted` to drop what is not yet sent and close the connection
+    /// with the body unfinished (the client sees a truncated response).
     func finish(_ how: End = .complete) {
-        update { $0.end = how }
+        update { stream in
+            stream.end = how
+            if how == .aborted {
+                stream.chunks = []
+                stream.bufferedBytes = 0
+            }
+        }
     }
 
     /// A whole response at once (errors).
@@ -137,6 +146,13 @@ final class HTTPStream: @unchecked Sendable {
             condition.broadcast()
         }
         return (chunk, chunks.isEmpty ? end : nil)
+    }
+
+    /// The response was aborted: the connection is to be closed, whether or not the client reads.
+    var isAborted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return end == .aborted
     }
 
     /// Whether body or its end is waiting to be taken.

@@ -44,6 +44,9 @@ extension WebSocketServer {
         case .get where path == AdminExportEndpoint.path:
             let stream = HTTPStream(wsi: wsi) { [queue] in queue.wake($0) }
             exchange.stream = stream
+            // lws's idle timeout would cut the response while the audit chain is verified (seconds for a
+            // long trail, nothing written yet); the stream bounds a stalled client itself.
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
             adminExport.start(arguments: request.query, authorization: request.authorization, stream: stream)
         case .get where path.hasPrefix(FileEndpoints.downloadPrefix):
             Task { [queue] in

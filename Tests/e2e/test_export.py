@@ -88,8 +88,9 @@ def http_export(srv, token: str | None, query: str = "") -> tuple[int, dict, byt
 
 
 async def scripted_day(srv) -> dict:
-    """Chat in a group room (a formula and a tricky body among the messages), a MOD request claimed by
-    an FMD, an answered call that lasts about a second, a declined call; and a little in tenant t2."""
+    """Chat in a group room (a formula and a tricky body among the messages, an attempt to edit one),
+    a MOD request claimed by an FMD, an answered call that lasts about a second, a declined call; and a
+    little in tenant t2."""
     ana = await srv.login("ana", "msl", name="Ana")
     ben = await srv.login("ben", "msl", name="Ben")
     hana = await srv.login("hana", "hcp", name="Hana")
@@ -98,6 +99,9 @@ async def scripted_day(srv) -> dict:
     room = await create_room(ana, "group", ["ben"], title="brand team")
     sent = [await send_msg(ana, room, "morning, ben"), await send_msg(ben, room, FORMULA),
             await send_msg(ana, room, TRICKY)]
+    # History cannot be edited: a resend of a client_msg_id, even with another body, is the first message.
+    again = await ana.ok("msg.send", room=room, body="edited morning", client_msg_id=sent[0]["client_msg_id"])
+    assert again["seq"] == sent[0]["seq"], again
     other = await create_room(zed, "group", [], title="t2 room")
     await send_msg(zed, other, "not t1's business")
 

@@ -9,11 +9,17 @@ public enum AuditVerifier {
         case broken(line: Int, reason: String)
     }
 
+    /// The whole file's outcome: a last line without its newline is broken too (a record torn by a
+    /// crash, which the server cuts at its next start; or one being written as the file was read).
     public static func verify(_ url: URL) throws -> Outcome {
-        try verify(path: url.path, fileSystem: LocalFileSystem()).outcome
+        let fileSystem = LocalFileSystem()
+        let (outcome, length) = try verify(path: url.path, fileSystem: fileSystem)
+        guard case .intact(let records) = outcome, try fileSystem.size(of: url.path) ?? 0 > length else { return outcome }
+        return .broken(line: records + 1, reason: "the last record is incomplete: torn by a crash, or still being written")
     }
 
-    /// The outcome, and the length of the file that was checked (what an export may then read).
+    /// The outcome for the file's complete lines, and their length (what an export may then read). A
+    /// last line without its newline, such as a record the server is writing meanwhile, is left out.
     public static func verify(path: String, fileSystem: any FileSystem) throws -> (outcome: Outcome, length: UInt64) {
         var reader = try LineReader(path: path, fileSystem: fileSystem)
         var chain = AuditChainCheck()

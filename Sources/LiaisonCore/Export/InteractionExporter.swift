@@ -74,7 +74,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .brokenChain(let line, let reason):
-            "the audit trail's hash chain is broken at line \(line): \(reason); nothing was exported (run `liaison audit verify`)"
+            "the audit trail's hash chain is broken at line \(line): \(reason); nothing was exported "
+                + "(run `liaison audit verify`)"
         case .changedDuringExport(let line, let reason):
             "the audit trail changed during the export, at line \(line): \(reason); the export is incomplete"
         }

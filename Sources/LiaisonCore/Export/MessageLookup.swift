@@ -45,11 +45,14 @@ final class MessageLookup {
 
     /// Message `seq` of `room`, or nil when neither the room's archive nor the journal has it.
     func event(room: String, seq: UInt64) throws -> MessageEvent? {
-        if let bytes = try archived(room: room, seq: seq, rereadSnapshot: false) ?? journaled(room: room, seq: seq, reread: false)
-            ?? archived(room: room, seq: seq, rereadSnapshot: true) ?? journaled(room: room, seq: seq, reread: true) {
-            return try? decoder.decode(MessageEvent.self, from: bytes)
-        }
-        return nil
+        // Where it should be, then again after a snapshot or journal segment that may have moved it.
+        guard let bytes = try archived(room: room, seq: seq, rereadSnapshot: false)
+            ?? journaled(room: room, seq: seq, reread: false)
+            ?? archived(room: room, seq: seq, rereadSnapshot: true)
+            ?? journaled(room: room, seq: seq, reread: true)
+        else { return nil }
+        return FlatJSON.object(bytes).flatMap(MessageEvent.init(fields:))
+            ?? (try? decoder.decode(MessageEvent.self, from: bytes))
     }
 
     // MARK: Archives
@@ -107,5 +110,28 @@ final class MessageLookup {
             }
         }
         journal = messages
+    }
+}
+
+extension MessageEvent {
+    /// The event `FlatJSON` read (what `Decodable` would decode); nil if a field is missing or of another type.
+    fileprivate init?(fields: [String: FlatJSON.Value]) {
+        guard case .string("msg")? = fields["type"], case .string(let room)? = fields["room"],
+              case .integer(let seq)? = fields["seq"], seq >= 0, case .string(let from)? = fields["from"],
+              case .integer(let ts)? = fields["ts"], case .string(let kindName)? = fields["kind"],
+              let kind = MessageKind(rawValue: kindName)
+        else { return nil }
+        guard let fromName = fields.optionalString("from_name"), let body = fields.optionalString("body"),
+              let clientMsgID = fields.optionalString("client_msg_id"),
+              let bodySHA256 = fields.optionalString("body_sha256")
+        else { return nil }
+        var erasedAt: Millis?
+        switch fields["erased_at"] {
+        case nil: erasedAt = nil
+        case .integer(let value)?: erasedAt = value
+        default: return nil
+        }
+        self.init(room: room, seq: UInt64(seq), from: from, fromName: fromName, body: body, ts: ts,
+                  clientMsgID: clientMsgID, kind: kind, bodySHA256: bodySHA256, erasedAt: erasedAt)
     }
 }

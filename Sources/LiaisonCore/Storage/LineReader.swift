@@ -1,5 +1,6 @@
 /// Reads a file's lines in order, a chunk at a time, so memory stays flat however long the file is.
-/// Lines are split on `\n` (not included); a last line without one is returned too.
+/// Lines are split on `\n` (not included). A last line without one is left out: it is still being
+/// written (a reader beside the writer), or was torn by a crash (and is cut at the next start).
 struct LineReader {
     private let path: String
     private let fileSystem: any FileSystem
@@ -28,12 +29,7 @@ struct LineReader {
                 start = newline + 1
                 return (line, bufferOffset + UInt64(start))
             }
-            guard !exhausted else {
-                guard start < buffer.count else { return nil }
-                let line = buffer[start...]
-                start = buffer.count
-                return (line, bufferOffset + UInt64(start))
-            }
+            guard !exhausted else { return nil }
             try refill()
         }
     }
