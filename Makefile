@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-smoke bench-hotpath conformance
+.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-export bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -96,9 +96,15 @@ tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter LiaisonServerTests
 
-## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh)
+## bench: release build, then Liaison vs libwebsockets' test server vs Node ws on the same fan-out, and the Liaison-only scenarios (~10 min; loadtest/bench.sh), then bench-export
 bench: deps
 	loadtest/bench.sh
+	$(MAKE) bench-export SKIP_BUILD=1
+
+## bench-export: release build, then peak RSS of liaison export over 1,000,000 messages, written straight to disk (~6 min; loadtest/export-memory.py); fails at 100 MiB or more
+bench-export: deps
+	$(if $(SKIP_BUILD),,$(SWIFT) build -c release --product liaison)
+	$(PYTHON) loadtest/export-memory.py --bin $(RELEASE_BIN)
 
 ## bench-hotpath: release build, then issue 18's figures (chat, MOD, calls, fan-out) with the server's own /metrics p99 beside the harness's (~5 min; loadtest/hotpath.sh)
 bench-hotpath: deps

@@ -26,6 +26,8 @@ final class HTTPExchange: @unchecked Sendable {
     var headersWritten = false
     /// Bytes of a `.bytes` body already written.
     var written = 0
+    /// A response produced by another thread as it is sent (instead of `response`).
+    var stream: HTTPStream?
     /// The connection went away: late answers are dropped.
     var closed = false
 

@@ -10,6 +10,8 @@ final class OutboundQueue: Transport, Sendable {
         case close(Connection, CloseCode, String)
         /// The next step of an HTTP exchange, decided off the service thread.
         case http(HTTPExchange, HTTPExchange.Step)
+        /// A streamed HTTP response has more to send.
+        case writable(HTTPStream)
     }
 
     private let commands = Locked<[Command]>([])
@@ -53,6 +55,11 @@ final class OutboundQueue: Transport, Sendable {
     /// Hands the service thread the next step of an HTTP exchange.
     func http(_ exchange: HTTPExchange, _ step: HTTPExchange.Step) {
         push(.http(exchange, step))
+    }
+
+    /// Asks the service thread for a writable callback of `stream`'s connection.
+    func wake(_ stream: HTTPStream) {
+        push(.writable(stream))
     }
 
     /// Wakes the service thread (`lws_cancel_service`, the one lws call safe from any thread).

@@ -243,6 +243,11 @@ extension WebSocketServer {
                 requestClose(connection, code, reason)
             case .http(let exchange, let step):
                 continueHTTP(exchange, step)
+            case .writable(let stream):
+                guard !stream.closed else { break }
+                // An aborted response is closed even if its client reads nothing (writable never comes).
+                if stream.isAborted { lws_set_timeout(stream.wsi, PENDING_TIMEOUT_USER_OK, 1) }
+                lws_callback_on_writable(stream.wsi)
             }
         }
         if isStopping && !closingAll {

@@ -41,6 +41,13 @@ extension WebSocketServer {
                     }
                 }
             }
+        case .get where path == AdminExportEndpoint.path:
+            let stream = HTTPStream(wsi: wsi) { [queue] in queue.wake($0) }
+            exchange.stream = stream
+            // lws's idle timeout would cut the response while the audit chain is verified (seconds for a
+            // long trail, nothing written yet); the stream bounds a stalled client itself.
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+            adminExport.start(arguments: request.query, authorization: request.authorization, stream: stream)
         case .get where path.hasPrefix(FileEndpoints.downloadPrefix):
             Task { [queue] in
                 switch await files.caller(of: request) {
@@ -102,7 +109,9 @@ extension WebSocketServer {
     /// Writes the headers, then the body a piece per callback; ends the transaction (or the
     /// connection, when the request's body was left unread) after the last piece.
     func writeHTTP(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) -> Int32 {
-        guard let exchange = exchange(in: slot), let response = exchange.response else { return 0 }
+        guard let exchange = exchange(in: slot) else { return 0 }
+        if let stream = exchange.stream { return writeStream(wsi, stream, slot: slot) }
+        guard let response = exchange.response else { return 0 }
         if !exchange.headersWritten {
             guard writeHeaders(wsi, response) else { return -1 }
             exchange.headersWritten = true
@@ -138,6 +147,8 @@ extension WebSocketServer {
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
         let exchange = Unmanaged<HTTPExchange>.fromOpaque(pointer).takeRetainedValue()
         exchange.closed = true
+        exchange.stream?.closed = true
+        exchange.stream?.cancel()
         exchange.upload?.discard()
         exchange.upload = nil
     }

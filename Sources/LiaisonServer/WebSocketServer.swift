@@ -13,6 +13,8 @@ final class WebSocketServer: @unchecked Sendable {
     let configuration: ServerConfiguration
     let queue: OutboundQueue
     let http: HTTPEndpoints
+    /// `GET /v1/admin/export`, streamed.
+    let adminExport: AdminExportEndpoint
     let hub: Hub
     let logger = Logger(label: "liaison.transport")
 
@@ -46,6 +48,7 @@ final class WebSocketServer: @unchecked Sendable {
         self.queue = queue
         self.hub = hub
         self.http = http
+        adminExport = AdminExportEndpoint(hub: hub)
         protocols = .allocate(capacity: 2)
         retryPolicy = .allocate(capacity: 1)
         extensions = .allocate(capacity: 2)

@@ -4,5 +4,5 @@ import ArgumentParser
 struct Liaison: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Liaison: real-time messaging and signaling for medical-affairs teams.",
-        subcommands: [Serve.self, Token.self, Audit.self, Inspect.self])
+        subcommands: [Serve.self, Token.self, Audit.self, Export.self, Inspect.self])
 }

@@ -44,6 +44,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Secret shared with the TURN server, TURN REST API (LIAISON_TURN_SECRET).") var turnSecret: String?
     @Option(help: "Seconds TURN credentials stay valid (LIAISON_TURN_TTL; default 86400).") var turnTtl: Double?
     @Option(help: "Archived messages each room keeps in memory (LIAISON_ROOM_MEMORY_MESSAGES; default 1000).") var roomMemoryMessages: Int?
+    @Option(help: "Erase message bodies older than this many days at snapshots, leaving tombstones; rooms under room.hold are exempt; fractions allowed (LIAISON_RETENTION_DAYS; default: keep everything).") var retentionDays: Double?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -132,6 +133,14 @@ struct Serve: AsyncParsableCommand {
         server.hub.turnTTL = try Environment.resolve(turnTtl, "turn-ttl", 86400) { Double($0) }
         server.hub.roomMemoryMessages = try Environment.resolve(roomMemoryMessages, "room-memory-messages", 1000) { Int($0) }
         guard server.hub.roomMemoryMessages >= 0 else { throw ValidationError("--room-memory-messages must not be negative") }
+        let days: Double? = try Environment.resolve(retentionDays, "retention-days", nil) { text -> Double?? in
+            guard let value = Double(text) else { return nil }  // unparsable: an error, not "off"
+            return .some(value)
+        }
+        if let days {
+            guard days > 0, days.isFinite else { throw ValidationError("--retention-days must be a positive number of days") }
+            server.hub.retention = RetentionPolicy(days: days)
+        }
 
         guard (server.tlsCertificate == nil) == (server.tlsPrivateKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
@@ -169,6 +178,9 @@ struct Serve: AsyncParsableCommand {
         lines.append("  http http://\(server.host):\(port)/  (console)  /healthz  /metrics")
         if server.dev { lines.append("  DEV MODE: /dev/token mints tokens for anyone. Never run like this in production.") }
         lines.append("  data \(server.dataDirectory.path)  (fsync: \(server.hub.fsync.rawValue)\(server.hub.fsync == .never ? ", UNSAFE: acknowledged messages can be lost" : ""))")
+        if let retention = server.hub.retention {
+            lines.append("  retention: message bodies erased after \(retention.days) days (rooms under room.hold exempt)")
+        }
         let secretNote = configuration.devSecret
             ? "dev secret from \(server.dataDirectory.appendingPathComponent(DevSecret.fileName).path)" : "the configured secret"
         lines.append("  mint a token (\(secretNote)):")

@@ -135,6 +135,21 @@ import Testing
         }
     }
 
+    @Test func aRecordStillBeingWrittenAtTheEndIsNotCounted() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("audit.log")
+            try writeRecords(3, to: url)
+            let complete = try Data(contentsOf: url)
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(#"{"action":"session.start","actor":"u9""#.utf8))
+            try handle.close()
+            let (outcome, length) = try AuditVerifier.verify(path: url.path, fileSystem: LocalFileSystem())
+            #expect(outcome == .intact(records: 3))
+            #expect(length == UInt64(complete.count))
+        }
+    }
+
     @Test func reopeningTheLogContinuesTheChain() throws {
         try withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("audit.log")

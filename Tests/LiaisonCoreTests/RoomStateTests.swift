@@ -159,7 +159,7 @@ import Testing
     @Test func messagesReportsTheFirstMissingSeqBelowTheWindow() {
         var state = room(withMessages: 10)
         state.archived(through: 10)
-        state.trim(retention: 4)  // window 7...10
+        state.trim(keeping: 4)  // window 7...10
         let (inMemory, firstMissing) = state.messages(3...8)
         #expect(seqs(inMemory) == [7, 8])
         #expect(firstMissing == 3)
@@ -168,7 +168,7 @@ import Testing
     @Test func messagesEntirelyBelowTheWindowReportsItsLowerBound() {
         var state = room(withMessages: 10)
         state.archived(through: 10)
-        state.trim(retention: 4)
+        state.trim(keeping: 4)
         let (inMemory, firstMissing) = state.messages(2...5)
         #expect(inMemory.isEmpty)
         #expect(firstMissing == 2)
@@ -196,10 +196,10 @@ import Testing
 
     @Test func trimNeverDropsUnarchivedMessages() {
         var state = room(withMessages: 10)
-        state.trim(retention: 2)
+        state.trim(keeping: 2)
         #expect(seqs(state.messages(1...10).inMemory) == Array(1...10))
         state.archived(through: 3)
-        state.trim(retention: 2)
+        state.trim(keeping: 2)
         let (inMemory, firstMissing) = state.messages(1...10)
         #expect(seqs(inMemory) == Array(4...10))
         #expect(firstMissing == 1)
@@ -208,7 +208,7 @@ import Testing
     @Test func trimDropsArchivedMessagesBeyondRetention() {
         var state = room(withMessages: 10)
         state.archived(through: 10)
-        state.trim(retention: 3)
+        state.trim(keeping: 3)
         let (inMemory, firstMissing) = state.messages(1...10)
         #expect(seqs(inMemory) == [8, 9, 10])
         #expect(firstMissing == 1)
@@ -219,7 +219,7 @@ import Testing
     @Test func trimKeepsEverythingWithinRetention() {
         var state = room(withMessages: 5)
         state.archived(through: 5)
-        state.trim(retention: 5)
+        state.trim(keeping: 5)
         #expect(seqs(state.messages(1...5).inMemory) == [1, 2, 3, 4, 5])
     }
 
@@ -228,7 +228,7 @@ import Testing
     @Test func trimKeepsTheResendEntriesOfDroppedMessages() {
         var state = room(withMessages: 6)
         state.archived(through: 6)
-        state.trim(retention: 2)
+        state.trim(keeping: 2)
         #expect(state.message(4) == nil)
         #expect(state.resendCandidate(from: "alice", clientMsgID: "c4") == 4)
         #expect(state.resendCandidate(from: "alice", clientMsgID: "c1") == 1)
@@ -238,7 +238,7 @@ import Testing
     @Test func appendAfterTrimmingEverythingContinuesTheLog() {
         var state = room(withMessages: 3)
         state.archived(through: 3)
-        state.trim(retention: 0)
+        state.trim(keeping: 0)
         #expect(state.messages(1...3).inMemory.isEmpty)
         state.append(storedMessage(4))
         #expect(state.lastSeq == 4)
@@ -250,7 +250,7 @@ import Testing
     @Test func prependPutsArchivedMessagesBackInFront() {
         var state = room(withMessages: 10)
         state.archived(through: 10)
-        state.trim(retention: 3)  // window 8...10
+        state.trim(keeping: 3)  // window 8...10
         state.prepend(storedMessages(4...7))
         let (inMemory, firstMissing) = state.messages(1...10)
         #expect(seqs(inMemory) == Array(4...10))
@@ -298,7 +298,7 @@ import Testing
     @Test func prependThatDoesNotEndAtTheWindowIsIgnored() {
         var state = room(withMessages: 10)
         state.archived(through: 10)
-        state.trim(retention: 3)  // window 8...10
+        state.trim(keeping: 3)  // window 8...10
         state.prepend(storedMessages(3...5))
         let (inMemory, firstMissing) = state.messages(1...10)
         #expect(seqs(inMemory) == [8, 9, 10])

@@ -29,9 +29,10 @@ enum AuditChain {
         let tail = bytes[marker.upperBound...]
         guard tail.count == 64 + 2, tail.suffix(2).elementsEqual("\"}".utf8) else { return nil }
         let stated = String(decoding: tail.prefix(64), as: UTF8.self)
-        guard let record = try? decoder.decode(AuditRecord.self, from: Data(prefix + [UInt8(ascii: "}")])) else {
-            return nil
-        }
+        let object = prefix + [UInt8(ascii: "}")]
+        guard let record = FlatJSON.object(object).flatMap(AuditRecord.init(fields:))
+            ?? (try? decoder.decode(AuditRecord.self, from: Data(object)))
+        else { return nil }
         return (record, stated, hex(SHA256.hash(data: prefix)))
     }
 

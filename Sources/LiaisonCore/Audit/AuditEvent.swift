@@ -41,6 +41,27 @@ struct AuditRecord: Codable {
     static let genesis = String(repeating: "0", count: 64)
 }
 
+extension AuditRecord {
+    /// The record `FlatJSON` read (what `Codable` would decode); nil if a field is missing or of another type.
+    init?(fields: [String: FlatJSON.Value]) {
+        guard case .integer(let seq)? = fields["seq"], seq >= 0, case .integer(let ts)? = fields["ts"],
+              case .string(let action)? = fields["action"], case .string(let outcome)? = fields["outcome"],
+              case .string(let prev)? = fields["prev"]
+        else { return nil }
+        guard let tenant = fields.optionalString("tenant"), let actor = fields.optionalString("actor"),
+              let device = fields.optionalString("device"), let code = fields.optionalString("code")
+        else { return nil }
+        var detail: [String: String]?
+        switch fields["detail"] {
+        case nil: detail = nil
+        case .object(let object)?: detail = object
+        default: return nil
+        }
+        self.init(seq: UInt64(seq), ts: ts, action: action, tenant: tenant, actor: actor, device: device,
+                  outcome: outcome, code: code, detail: detail, prev: prev)
+    }
+}
+
 extension AuditRecord: JSONWritable {
     /// The fields in sorted key order; absent optionals are left out.
     func writeFields(to writer: inout JSONWriter) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Checks an audit file's hash chain: every record's hash, every link to the previous record, and
-/// consecutive sequence numbers. Finds edits, deletions and reordering.
+/// consecutive sequence numbers. Finds edits, deletions and reordering. Reads the file a chunk at a time.
 public enum AuditVerifier {
     public enum Outcome: Equatable, Sendable {
         case intact(records: Int)
@@ -9,35 +9,29 @@ public enum AuditVerifier {
         case broken(line: Int, reason: String)
     }
 
+    /// The whole file's outcome: a last line without its newline is broken too (a record torn by a
+    /// crash, which the server cuts at its next start; or one being written as the file was read).
     public static func verify(_ url: URL) throws -> Outcome {
-        let data = try Data(contentsOf: url)
-        let decoder = JSONDecoder()
-        var prev = AuditRecord.genesis
-        var expectedSeq: UInt64?
-        var count = 0
-        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            let number = index + 1
-            if line.isEmpty {
-                if index == lines.count - 1 { break }  // the file's final newline
-                return .broken(line: number, reason: "empty line")
+        let fileSystem = LocalFileSystem()
+        let (outcome, length) = try verify(path: url.path, fileSystem: fileSystem)
+        guard case .intact(let records) = outcome, try fileSystem.size(of: url.path) ?? 0 > length else { return outcome }
+        return .broken(line: records + 1, reason: "the last record is incomplete: torn by a crash, or still being written")
+    }
+
+    /// The outcome for the file's complete lines, and their length (what an export may then read). A
+    /// last line without its newline, such as a record the server is writing meanwhile, is left out.
+    public static func verify(path: String, fileSystem: any FileSystem) throws -> (outcome: Outcome, length: UInt64) {
+        var reader = try LineReader(path: path, fileSystem: fileSystem)
+        var chain = AuditChainCheck()
+        var length: UInt64 = 0
+        while let (line, end) = try reader.next() {
+            do {
+                _ = try chain.check(line)
+            } catch {
+                return (.broken(line: error.line, reason: error.reason), length)
             }
-            guard let (record, stated, actual) = AuditChain.parse(line, decoder: decoder) else {
-                return .broken(line: number, reason: "not an audit record")
-            }
-            guard stated == actual else {
-                return .broken(line: number, reason: "record \(record.seq) was altered: its hash does not match its content")
-            }
-            guard record.prev == prev else {
-                return .broken(line: number, reason: "record \(record.seq) does not follow the record before it (a record was removed, inserted or moved)")
-            }
-            if let expectedSeq, record.seq != expectedSeq {
-                return .broken(line: number, reason: "record \(record.seq) is out of sequence: expected \(expectedSeq)")
-            }
-            expectedSeq = record.seq + 1
-            prev = stated
-            count += 1
+            length = end
         }
-        return .intact(records: count)
+        return (.intact(records: chain.lines), length)
     }
 }

@@ -12,7 +12,7 @@ public actor CallService {
     private var inCall: [UserKey: String] = [:]
     /// The caller's offer and candidates, for devices that start ringing late (memory only).
     private var offers: [String: (sdp: String, candidates: [JSONValue], callerName: String)] = [:]
-    /// Who answered each active call, for the record it leaves.
+    /// The display name of whoever answered each answered call (for the call's record in its room).
     private var calleeNames: [String: String] = [:]
     private var timers: [String: Task<Void, Never>] = [:]
     /// The callees of each ringing call that were woken by push (their missed calls are counted).
@@ -74,7 +74,8 @@ public actor CallService {
         CallMetrics.invites.increment()
         audit.record(AuditEvent("call.invite", tenant: call.tenant, actor: caller.record.user, device: caller.device,
                                 detail: ["call": id, "room": room.id, "media": params.media.rawValue,
-                                         "ringing": String(call.ringing.count)]))
+                                         "ringing": String(call.ringing.count),
+                                         "ringing_users": Set(call.ringing.map(\.user)).sorted().joined(separator: ",")]))
 
         responder.ok(InviteResult(call: id))
         let everyoneBusy = !others.isEmpty && others.allSatisfy { inCall[UserKey(tenant: call.tenant, user: $0)] != nil }
@@ -239,6 +240,7 @@ public actor CallService {
         if call.answeredAt != nil {
             Task { [meetings] in await meetings.callEnded(id, at: WallClock.now()) }
         }
+        let calleeName = calleeNames.removeValue(forKey: id) ?? call.callee?.user
         let woken = pushed.removeValue(forKey: id) ?? []
         let missed = call.answeredAt == nil && [.timeout, .cancelled].contains(ending.reason) ? woken : []
         Task { [push] in
@@ -255,13 +257,19 @@ public actor CallService {
         let now = WallClock.now()
         let duration = call.answeredAt.map { now - $0 }
         CallMetrics.ended(ending.reason).increment()
-        audit.record(AuditEvent("call.end", tenant: call.tenant, actor: call.caller.user, detail: [
-            "call": id, "room": call.room, "reason": ending.reason.rawValue,
-            "duration_ms": duration.map { String($0) } ?? "",
-        ]))
-        let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user,
-                                           callee: calleeNames.removeValue(forKey: id), reason: ending.reason,
-                                           durationMillis: duration)
+        var detail = [
+            "call": id, "room": call.room, "reason": ending.reason.rawValue, "media": call.media.rawValue,
+            "duration_ms": duration.map { String($0) } ?? "", "caller_device": call.caller.device,
+            "rang_at": String(call.createdAt), "ended_at": String(now),
+        ]
+        if let callee = call.callee {
+            detail["callee"] = callee.user
+            detail["callee_device"] = callee.device
+        }
+        if let answeredAt = call.answeredAt { detail["answered_at"] = String(answeredAt) }
+        audit.record(AuditEvent("call.end", tenant: call.tenant, actor: call.caller.user, detail: detail))
+        let body = CallRecordText.describe(media: call.media, caller: callerName ?? call.caller.user, callee: calleeName,
+                                           reason: ending.reason, durationMillis: duration)
         let room = try? rooms.room(call.room, tenant: call.tenant)
         let caller = call.caller.user
         Task { _ = try? await room?.send(from: caller, body: body, clientMsgID: "call:\(id)", kind: .system, responder: nil) }

@@ -220,6 +220,9 @@ public actor ModService {
                 _ = request.offer(to: [caller.record.user])
                 guard (try? persist(request, then: nil)) != nil else { continue }
                 requests[id] = request
+                audit.record(AuditEvent("mod.offer", tenant: request.tenant, actor: request.requester, detail: [
+                    "request": id, "offered_to": caller.record.user,
+                ]))
             }
             frames.append(FrameEncoder.event(ModOfferEvent(request)))
         }

@@ -53,12 +53,7 @@ public struct JSONWriter {
 
     public mutating func field(_ key: StaticString, _ value: Int64) {
         self.key(key)
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            unsigned(value.magnitude)
-        } else {
-            unsigned(UInt64(value))
-        }
+        signed(value)
     }
 
     public mutating func field(_ key: StaticString, _ value: Int) {
@@ -93,12 +88,7 @@ public struct JSONWriter {
 
     public mutating func field(_ key: StaticString, _ values: [String]) {
         self.key(key)
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            string(value)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        array(values)
     }
 
     /// An array of objects.
@@ -128,10 +118,20 @@ public struct JSONWriter {
 
     /// A field whose name is only known at run time (escaped like any string).
     public mutating func field(named key: String, _ value: String) {
-        if atFirstField { atFirstField = false } else { bytes.append(UInt8(ascii: ",")) }
-        string(key)
-        bytes.append(UInt8(ascii: ":"))
+        self.key(named: key)
         string(value)
+    }
+
+    /// A number field whose name is only known at run time.
+    public mutating func field(named key: String, number value: Int64) {
+        self.key(named: key)
+        signed(value)
+    }
+
+    /// A string array field whose name is only known at run time.
+    public mutating func field(named key: String, _ values: [String]) {
+        self.key(named: key)
+        array(values)
     }
 
     /// A value already encoded as JSON, copied as it is.
@@ -148,6 +148,30 @@ public struct JSONWriter {
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func key(named key: String) {
+        if atFirstField { atFirstField = false } else { bytes.append(UInt8(ascii: ",")) }
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func array(_ values: [String]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    private mutating func signed(_ value: Int64) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            unsigned(value.magnitude)
+        } else {
+            unsigned(UInt64(value))
+        }
     }
 
     /// A JSON string: copied in one go when nothing in it needs escaping (the usual case).

@@ -11,6 +11,7 @@ public enum Request: Sendable {
     case roomLeave(RoomRef)
     case roomList
     case roomHistory(RoomHistory)
+    case roomHold(RoomHold)
     case msgSend(MessageSend)
     case msgAck(Cursor)
     case msgRead(Cursor)
@@ -91,6 +92,12 @@ public enum Request: Sendable {
     /// Requests naming just a room: `room.leave`, `typing`.
     public struct RoomRef: Decodable, Sendable {
         public let room: String
+    }
+
+    /// `room.hold {room, on}`: an admin puts a room under legal hold (retention erases nothing) or releases it.
+    public struct RoomHold: Decodable, Sendable {
+        public let room: String
+        public let on: Bool
     }
 
     /// `room.history {room, before?, limit?}`.
@@ -298,6 +305,7 @@ public enum Request: Sendable {
         "room.leave": { .roomLeave(try $0.decode()) },
         "room.list": { _ in .roomList },
         "room.history": { .roomHistory(try $0.decode()) },
+        "room.hold": { .roomHold(try $0.decode()) },
         "msg.send": { .msgSend(try $0.decode()) },
         "msg.ack": { .msgAck(try $0.decode()) },
         "msg.read": { .msgRead(try $0.decode()) },

@@ -15,6 +15,8 @@ actor RoomActor {
     private let durableSeq: Atomic<UInt64>
     /// Whether the latest archived messages have been read back into memory.
     private var hydrated: Bool
+    /// The `ts` of the first message retention has not erased, once known.
+    private var firstUnerasedTs: Millis?
 
     init(state: RoomState, context: RoomContext, archive: RoomArchive, hydrated: Bool) {
         id = state.id
@@ -96,7 +98,7 @@ actor RoomActor {
         ]
         if !attachments.isEmpty { detail["files"] = attachments.map(\.file).joined(separator: ",") }
         context.audit.record(AuditEvent("msg.send", tenant: tenant, actor: from, detail: detail))
-        state.trim(retention: context.retention)
+        state.trim(keeping: context.memoryMessages)
         return seq
     }
 
@@ -149,7 +151,7 @@ actor RoomActor {
         guard let resends = try? archive.readResends() else { return }
         hydrated = true
         state.indexResends(resends)
-        let missing = UInt64(max(0, context.retention - Int(state.lastSeq - min(state.lastSeq, state.archivedSeq))))
+        let missing = UInt64(max(0, context.memoryMessages - Int(state.lastSeq - min(state.lastSeq, state.archivedSeq))))
         let floor = state.archivedSeq
         guard missing > 0, floor > 0, let older = try? archive.read(max(1, floor >= missing ? floor - missing + 1 : 1)...floor)
         else { return }
@@ -237,19 +239,46 @@ actor RoomActor {
         context.deliver(FrameEncoder.event(TypingEvent(room: id, user: user, name: name(user))), to: others, tenant: tenant)
     }
 
+    // MARK: Legal hold
+
+    /// Puts the room under legal hold (retention erases nothing in it) or releases it; `ok` once durable.
+    func hold(_ on: Bool, responder: Responder) {
+        guard state.hold(on) else {
+            context.journal.afterPendingWrites { responder.ok() }
+            return
+        }
+        context.index.markDirty(id)
+        context.journal.append(.bytes(RoomRecord.encode(RoomRecord.Hold(room: id, on: on)))) { responder.ok() }
+    }
+
     // MARK: Snapshots
 
     /// What a snapshot writes: the metadata and the messages not yet archived.
     func snapshotContent() -> (meta: RoomArchive.Meta, unarchived: [StoredMessage], archivedSeq: UInt64) {
         let meta = RoomArchive.Meta(
             id: id, tenant: tenant, kind: kind, title: state.title, createdAt: state.createdAt, members: state.members,
-            lastSeq: state.lastSeq, acked: state.acked, read: state.read, snapshotAt: WallClock.now())
+            lastSeq: state.lastSeq, acked: state.acked, read: state.read, snapshotAt: WallClock.now(),
+            held: state.held, erasedThrough: state.erasedSeq)
         return (meta, state.unarchived, state.archivedSeq)
     }
 
     /// The archive now holds everything up to `seq`: older messages may leave memory.
     func archived(through seq: UInt64) {
         state.archived(through: seq)
-        state.trim(retention: context.retention)
+        state.trim(keeping: context.memoryMessages)
+    }
+
+    /// Whether retention has messages sent before `cutoff` to erase here (or may have: the first one not
+    /// erased is not known yet).
+    func retentionDue(before cutoff: Millis) -> Bool {
+        guard !state.held, state.erasedSeq < state.lastSeq else { return false }
+        if firstUnerasedTs == nil { firstUnerasedTs = state.message(state.erasedSeq + 1)?.ts }
+        return firstUnerasedTs.map { $0 < cutoff } ?? true
+    }
+
+    /// Retention erased messages up to `seq`: their tombstones replace them in memory.
+    func erased(through seq: UInt64, tombstones: [StoredMessage], nextTs: Millis?) {
+        state.erased(through: seq, tombstones: tombstones)
+        firstUnerasedTs = nextTs
     }
 }

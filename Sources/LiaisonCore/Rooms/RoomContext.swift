@@ -10,7 +10,7 @@ struct RoomContext: Sendable {
     /// Wakes members' devices that are not connected.
     let push: PushService
     /// Messages a room keeps in memory beyond what is unarchived.
-    let retention: Int
+    let memoryMessages: Int
 
     /// Sends `frame` to every connected device of `members` (of `tenant`), except `excluding`.
     /// A `msg` (with `seq`) is held for sessions still replaying.

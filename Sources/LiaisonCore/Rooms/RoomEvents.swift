@@ -1,4 +1,8 @@
+import Crypto
+import Foundation
+
 /// `msg`: a message of a room. The same bytes go to every device, into the journal and the archive.
+/// A tombstone (`kind: erased`) has no `body`, and carries the body's `body_sha256` and `erased_at`.
 struct MessageEvent: Decodable, JSONWritable {
     var type = "msg"
     let room: String
@@ -6,17 +10,23 @@ struct MessageEvent: Decodable, JSONWritable {
     let from: String
     /// The sender's display name when sent (absent in messages stored before names were added).
     let fromName: String?
-    let body: String
+    /// Absent in a tombstone.
+    let body: String?
     let ts: Millis
     let clientMsgID: String?
     let kind: MessageKind
     /// Files the message carries (absent when none).
     var attachments: [Attachment]? = nil
+    /// A tombstone's: the erased body's SHA-256 (hex) and when it was erased.
+    var bodySHA256: String? = nil
+    var erasedAt: Millis? = nil
 
     enum CodingKeys: String, CodingKey {
         case type, room, seq, from, body, ts, kind, attachments
         case fromName = "from_name"
         case clientMsgID = "client_msg_id"
+        case bodySHA256 = "body_sha256"
+        case erasedAt = "erased_at"
     }
 
     func writeFields(to writer: inout JSONWriter) {
@@ -25,11 +35,20 @@ struct MessageEvent: Decodable, JSONWritable {
         writer.field("seq", seq)
         writer.field("from", from)
         writer.field("from_name", ifPresent: fromName)
-        writer.field("body", body)
+        writer.field("body", ifPresent: body)
         writer.field("ts", ts)
         writer.field("client_msg_id", ifPresent: clientMsgID)
         writer.field("kind", kind)
         if let attachments, !attachments.isEmpty { writer.field("attachments", objects: attachments) }
+        writer.field("body_sha256", ifPresent: bodySHA256)
+        if let erasedAt { writer.field("erased_at", erasedAt) }
+    }
+
+    /// This message's tombstone: everything but the body, which only its SHA-256 stands for.
+    func tombstone(erasedAt: Millis) -> MessageEvent {
+        MessageEvent(room: room, seq: seq, from: from, fromName: fromName, body: nil, ts: ts, clientMsgID: clientMsgID,
+                     kind: .erased, bodySHA256: bodySHA256 ?? Hex.encode(SHA256.hash(data: Data((body ?? "").utf8))),
+                     erasedAt: self.erasedAt ?? erasedAt)
     }
 }
 

@@ -43,6 +43,11 @@ final class RoomIndex: Sendable {
         }
     }
 
+    /// Every room.
+    func all() -> [RoomActor] {
+        state.withLock { Array($0.rooms.values) }
+    }
+
     func addMember(_ user: UserKey, room: String) {
         state.withLock { _ = $0.byUser[user, default: []].insert(room) }
     }

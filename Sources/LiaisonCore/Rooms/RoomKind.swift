@@ -4,7 +4,8 @@ public enum RoomKind: String, Sendable, Codable, WireEnum {
     case direct, group, mod, meeting
 }
 
-/// The kind of a chat message: written by a user, or by the server (calls, MOD).
+/// The kind of a chat message: written by a user, or by the server (calls, MOD); `erased` is the
+/// tombstone retention leaves in place of an old message (no body, the body's sha256 kept).
 public enum MessageKind: String, Sendable, Codable {
-    case text, system
+    case text, system, erased
 }

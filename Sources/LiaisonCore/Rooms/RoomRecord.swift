@@ -7,6 +7,7 @@ enum RoomRecord: Sendable {
     case message(StoredMessage, room: String)
     case ack(Cursor)
     case read(Cursor)
+    case hold(Hold)
 
     struct Created: Codable, Sendable {
         var type = "room.created"
@@ -23,6 +24,13 @@ enum RoomRecord: Sendable {
         let room: String
         let user: String
         let action: String
+    }
+
+    /// `room.hold`: legal hold on or off.
+    struct Hold: Codable, Sendable {
+        var type = "room.hold"
+        let room: String
+        let on: Bool
     }
 
     struct Cursor: Codable, Sendable {
@@ -44,6 +52,7 @@ enum RoomRecord: Sendable {
         case .member(let record): record.room
         case .message(_, let room): room
         case .ack(let record), .read(let record): record.room
+        case .hold(let record): record.room
         }
     }
 
@@ -62,6 +71,7 @@ enum RoomRecord: Sendable {
         case "msg": return StoredMessage(eventBytes: data).map { .message($0, room: header.room) }
         case "msg.ack": return (try? decoder.decode(Cursor.self, from: data)).map(RoomRecord.ack)
         case "msg.read": return (try? decoder.decode(Cursor.self, from: data)).map(RoomRecord.read)
+        case "room.hold": return (try? decoder.decode(Hold.self, from: data)).map(RoomRecord.hold)
         default: return nil
         }
     }
@@ -78,6 +88,8 @@ enum RoomRecord: Sendable {
             state.ack(cursor.user, through: cursor.seq)
         case .read(let cursor):
             state.markRead(cursor.user, through: cursor.seq)
+        case .hold(let hold):
+            _ = state.hold(hold.on)
         }
     }
 }

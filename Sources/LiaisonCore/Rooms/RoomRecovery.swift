@@ -16,7 +16,8 @@ struct RoomRecovery {
         for meta in try RoomArchive.loadAll(roomsDirectory, fileSystem: fileSystem) {
             var state = RoomState(id: meta.id, tenant: meta.tenant, kind: meta.kind, title: meta.title,
                                   members: meta.members, createdAt: meta.createdAt)
-            state.restore(lastSeq: meta.lastSeq, acked: meta.acked, read: meta.read)
+            state.restore(lastSeq: meta.lastSeq, acked: meta.acked, read: meta.read, held: meta.held ?? false,
+                          erasedSeq: meta.erasedThrough ?? 0)
             states[meta.id] = state
             snapshots[meta.id] = meta
         }

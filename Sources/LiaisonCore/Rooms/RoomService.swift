@@ -5,22 +5,26 @@ import Logging
 public final class RoomService: Sendable {
     let context: RoomContext
     let roomsDirectory: String
+    private let retention: RetentionPolicy?
     private let fileSystem: any FileSystem
     private let logger = Logger(label: "liaison.rooms")
 
-    /// Loads every room snapshot and replays the journal's room records over them.
-    init(dataDirectory: String, journal: Journal, records: [Data], retention: Int, transport: any Transport,
-         registry: SessionRegistry, audit: AuditLog, directory: UserDirectory, push: PushService,
-         fileSystem: any FileSystem) throws {
+    /// Loads every room snapshot and replays the journal's room records over them; finishes any erasure a
+    /// crash interrupted.
+    init(dataDirectory: String, journal: Journal, records: [Data], memoryMessages: Int, retention: RetentionPolicy?,
+         transport: any Transport, registry: SessionRegistry, audit: AuditLog, directory: UserDirectory,
+         push: PushService, fileSystem: any FileSystem) throws {
         roomsDirectory = Path.join(dataDirectory, "rooms")
         self.fileSystem = fileSystem
+        self.retention = retention
         try fileSystem.makeDirectory(roomsDirectory)
         let recovery = try RoomRecovery(roomsDirectory: roomsDirectory, records: records, fileSystem: fileSystem)
 
         let index = RoomIndex()
         context = RoomContext(journal: journal, transport: transport, registry: registry, audit: audit,
-                              index: index, directory: directory, push: push, retention: retention)
-        for state in recovery.states.values {
+                              index: index, directory: directory, push: push, memoryMessages: memoryMessages)
+        for var state in recovery.states.values {
+            if recovery.snapshots[state.id] != nil, finishErasure(&state) { index.markDirty(state.id) }
             let room = RoomActor(state: state, context: context, archive: archive(state.id),
                                  hydrated: state.archivedSeq == 0)
             let directKey = state.kind == .direct && state.members.count == 2
@@ -29,6 +33,21 @@ public final class RoomService: Sendable {
         }
         for room in recovery.changed { index.markDirty(room) }
         logger.info("loaded \(recovery.snapshots.count) room snapshots and replayed \(recovery.appliedRecords) journal records")
+    }
+
+    /// Overwrites the records of an erasure a crash interrupted (its tombstones were synced); true if
+    /// there was one, so the next snapshot records it.
+    private func finishErasure(_ state: inout RoomState) -> Bool {
+        do {
+            let erased = try archive(state.id).finishErasure(after: state.erasedSeq)
+            guard erased > state.erasedSeq else { return false }
+            state.erased(through: erased, tombstones: [])
+            logger.info("room \(state.id): finished an interrupted erasure through seq \(erased)")
+            return true
+        } catch {
+            logger.error("room \(state.id): an interrupted erasure could not be finished: \(error)")
+            return false
+        }
     }
 
     private func archive(_ room: String) -> RoomArchive {
@@ -73,7 +92,12 @@ public final class RoomService: Sendable {
                 RoomIndex.directKey(tenant: tenant, everyone[0], everyone[1]), members: everyone, make: make)
             guard created else {
                 // The pair's room already exists: whoever left it comes back.
-                for member in everyone where !(await found.isMember(member)) { await found.join(member, responder: nil) }
+                for member in everyone where !(await found.isMember(member)) {
+                    await found.join(member, responder: nil)
+                    context.audit.record(AuditEvent("room.join", tenant: tenant, actor: creator, detail: [
+                        "room": found.id, "user": member,
+                    ]))
+                }
                 context.journal.afterPendingWrites { responder?.ok(CreateResult(room: found.id)) }
                 return found
             }
@@ -107,32 +131,70 @@ public final class RoomService: Sendable {
     /// Whether any room changed since its last snapshot.
     var hasChanges: Bool { context.index.hasDirty }
 
-    /// Writes a snapshot of every room changed since the last one. Returns false if any failed (they
-    /// stay marked for the next cycle). Call after rotating the journal.
+    /// Writes a snapshot of every room changed since the last one, and erases what retention says is
+    /// due (a room with messages to erase is snapshotted too). Returns false if any failed (they stay
+    /// marked for the next cycle). Call after rotating the journal.
     func writeSnapshots(io: IOQueue) async -> Bool {
         let started = ContinuousClock.now
-        let dirty = context.index.takeDirty()
+        var rooms = context.index.takeDirty()
+        let now = WallClock.now()
+        let cutoff = retention.map { $0.cutoff(now: now) }
+        var due: Set<String> = []
+        if let cutoff {
+            let dirty = Set(rooms.map(\.id))
+            for room in context.index.all() where await room.retentionDue(before: cutoff) {
+                due.insert(room.id)
+                if !dirty.contains(room.id) { rooms.append(room) }
+            }
+        }
         var succeeded = true
-        for room in dirty {
+        for room in rooms {
             let (meta, unarchived, archivedSeq) = await room.snapshotContent()
             let archive = archive(room.id)
+            let eraseBefore = due.contains(room.id) ? cutoff : nil
             do {
-                try await io.run {
+                let plan = try await io.run { [self] () -> RoomArchive.ErasurePlan? in
+                    var meta = meta
                     try archive.append(unarchived, after: archivedSeq)
+                    let plan = try eraseBefore.flatMap { try erase(archive, meta: meta, before: $0, now: now) }
+                    if let plan { meta.erasedThrough = plan.through }
                     try archive.write(meta)
+                    return plan
                 }
                 await room.archived(through: meta.lastSeq)
+                if let plan {
+                    await room.erased(through: plan.through, tombstones: plan.tombstones, nextTs: plan.nextTs)
+                }
             } catch {
                 succeeded = false
                 context.index.markDirty(room.id)
                 logger.error("snapshot of room \(room.id) failed: \(error)")
             }
         }
-        if !dirty.isEmpty {
+        if !rooms.isEmpty {
             RoomMetrics.snapshotSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-            RoomMetrics.snapshotRooms.record(dirty.count)
+            RoomMetrics.snapshotRooms.record(rooms.count)
         }
         return succeeded
+    }
+
+    /// On the storage queue: erases the archived messages of a room that are due (none if it is held).
+    /// The audit record is synced before any body is overwritten, so no erasure goes unrecorded.
+    private func erase(_ archive: RoomArchive, meta: RoomArchive.Meta, before cutoff: Millis, now: Millis) throws
+        -> RoomArchive.ErasurePlan?
+    {
+        guard let retention, meta.held != true else { return nil }
+        let committed = try archive.finishErasure(after: meta.erasedThrough ?? 0)
+        let plan = try archive.planErasure(after: committed, through: meta.lastSeq, before: cutoff,
+                                           limit: retention.batchLimit, now: now)
+        guard let range = plan.range else { return plan }
+        context.audit.record(AuditEvent("retention.erase", tenant: meta.tenant, detail: [
+            "room": meta.id, "from_seq": String(range.lowerBound), "to_seq": String(range.upperBound),
+            "count": String(range.count), "before": String(cutoff), "days": String(retention.days),
+        ]))
+        context.audit.flush()
+        try archive.commit(plan, after: committed)
+        return plan
     }
 }
 

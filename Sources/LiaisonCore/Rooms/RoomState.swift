@@ -17,6 +17,10 @@ public struct RoomState: Sendable {
     public private(set) var read: [String: UInt64] = [:]
     /// The highest seq written to the room's archive.
     public private(set) var archivedSeq: UInt64 = 0
+    /// Under legal hold (`room.hold`): retention erases nothing.
+    public private(set) var held = false
+    /// Messages up to here are erased (tombstones in their place).
+    public private(set) var erasedSeq: UInt64 = 0
     /// Messages `windowFloor + 1 ... lastSeq`, oldest first.
     private(set) var window: [StoredMessage] = []
     private(set) var windowFloor: UInt64 = 0
@@ -104,9 +108,9 @@ public struct RoomState: Sendable {
         archivedSeq = max(archivedSeq, min(seq, lastSeq))
     }
 
-    /// Drops the oldest archived messages beyond `retention` from memory (their resend entries stay).
-    public mutating func trim(retention: Int) {
-        let excess = window.count - retention
+    /// Drops the oldest archived messages beyond `count` from memory (their resend entries stay).
+    public mutating func trim(keeping count: Int) {
+        let excess = window.count - count
         guard excess > 0 else { return }
         let droppable = min(excess, Int(archivedSeq > windowFloor ? archivedSeq - windowFloor : 0))
         guard droppable > 0 else { return }
@@ -126,12 +130,32 @@ public struct RoomState: Sendable {
     }
 
     /// Restores counters from a snapshot (messages stay on disk until needed).
-    mutating func restore(lastSeq: UInt64, acked: [String: UInt64], read: [String: UInt64]) {
+    mutating func restore(lastSeq: UInt64, acked: [String: UInt64], read: [String: UInt64], held: Bool = false,
+                          erasedSeq: UInt64 = 0) {
         self.lastSeq = lastSeq
         archivedSeq = lastSeq
         windowFloor = lastSeq
         self.acked = acked
         self.read = read
+        self.held = held
+        self.erasedSeq = erasedSeq
+    }
+
+    // MARK: Retention
+
+    /// Puts the room under legal hold or releases it. Returns whether that changed anything.
+    public mutating func hold(_ on: Bool) -> Bool {
+        guard held != on else { return false }
+        held = on
+        return true
+    }
+
+    /// Messages up to `seq` are erased: `tombstones` (of archived messages) replace those in memory.
+    public mutating func erased(through seq: UInt64, tombstones: [StoredMessage]) {
+        erasedSeq = max(erasedSeq, min(seq, archivedSeq))
+        for tombstone in tombstones where tombstone.seq > windowFloor && tombstone.seq <= lastSeq && !window.isEmpty {
+            window[Int(tombstone.seq - windowFloor - 1)] = tombstone
+        }
     }
 
     // MARK: Cursors

@@ -20,6 +20,9 @@ public final class Hub: Sendable {
     public let meetings: MeetingService
     public let files: FileLibrary
     let journal: Journal
+    /// The data directory and the file system it is on.
+    let dataPath: String
+    let fileSystem: any FileSystem
     /// Where snapshot files are written and synced, off the actors.
     let storage: IOQueue
     private let snapshots = SnapshotScheduler()
@@ -34,6 +37,8 @@ public final class Hub: Sendable {
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
+        self.dataPath = dataPath
+        self.fileSystem = fileSystem
         self.configuration = configuration
         self.transport = transport
         self.verifier = verifier
@@ -52,8 +57,8 @@ public final class Hub: Sendable {
         journal = try Journal(
             directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
         rooms = try RoomService(
-            dataDirectory: dataPath, journal: journal, records: records, retention: configuration.roomMemoryMessages,
-            transport: transport, registry: registry, audit: audit, directory: directory, push: push, fileSystem: fileSystem)
+            dataDirectory: dataPath, journal: journal, records: records, memoryMessages: configuration.roomMemoryMessages,
+            retention: configuration.retention, transport: transport, registry: registry, audit: audit, directory: directory, push: push, fileSystem: fileSystem)
         mod = try ModService(
             dataDirectory: dataPath, journal: journal, records: records, configuration: configuration,
             directory: directory, registry: registry, presence: presence, rooms: rooms, push: push, transport: transport,
@@ -82,22 +87,25 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Writes snapshots of whatever changed, then drops the journal segments they cover. The journal is
-    /// rotated first, so a change made during the snapshot stays in a segment that is kept. One snapshot
-    /// runs at a time.
+    /// Writes snapshots of whatever changed and erases what retention says is due, then drops the journal
+    /// segments the snapshots cover. The journal is rotated first, so a change made during the snapshot
+    /// stays in a segment that is kept. One snapshot runs at a time.
     public func snapshot() async {
         await snapshots.run { [self] in await writeSnapshot() }
     }
 
+    /// With retention on it runs every time (messages age without any change), rotating the journal only
+    /// when something changed.
     private func writeSnapshot() async {
         let modChanged = await mod.hasChanges
         let meetingsChanged = await meetings.hasChanges
-        guard rooms.hasChanges || modChanged || meetingsChanged else { return }
-        let segment = await journal.rotate()
+        let changed = rooms.hasChanges || modChanged || meetingsChanged
+        guard changed || configuration.retention != nil else { return }
+        let segment = changed ? await journal.rotate() : nil
         let roomsWritten = await rooms.writeSnapshots(io: storage)
         let modWritten = await mod.writeSnapshot(io: storage)
         let meetingsWritten = await meetings.writeSnapshot(io: storage)
-        guard roomsWritten && modWritten && meetingsWritten else { return }
+        guard let segment, roomsWritten && modWritten && meetingsWritten else { return }
         do {
             try await storage.run { [journal] in try journal.removeSegments(before: segment) }
         } catch {

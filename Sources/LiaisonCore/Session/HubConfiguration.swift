@@ -14,6 +14,8 @@ public struct HubConfiguration: Sendable {
     public var fsync: FsyncMode = .batch
     /// Archived messages a room keeps in memory (unarchived ones are always kept).
     public var roomMemoryMessages = 1000
+    /// Erasure of old message bodies at snapshots; nil keeps everything.
+    public var retention: RetentionPolicy?
     /// Seconds a MOD request stays open without a claim, unless it says otherwise (`ttl_s`).
     public var modTTL: Double = 120
     /// Seconds a call rings before it ends with `timeout`.

@@ -210,6 +210,8 @@ public final class Session: @unchecked Sendable {
             return .ok(await roomList(caller: caller))
         case .roomHistory(let params):
             return .frame(try await roomHistory(params, id: id, caller: caller))
+        case .roomHold(let params):
+            try await roomHold(params, caller: caller, responder: responder)
         case .msgSend(let params):
             try await msgSend(params, caller: caller, responder: responder)
         case .msgAck(let params):

@@ -20,6 +20,9 @@ public protocol FileSystem: Sendable {
     func openForAppending(_ path: String) throws -> any AppendableFile
     /// Cuts (or extends with zeros) `path` to `length` bytes; durable once the file is synced.
     func truncate(_ path: String, to length: UInt64) throws
+    /// Replaces the bytes of the existing file `path` at `offset` with `bytes` (within its length);
+    /// durable once the file is synced.
+    func overwrite(_ path: String, at offset: UInt64, with bytes: [UInt8]) throws
     /// Moves `source` to `destination`, replacing it atomically.
     func rename(_ source: String, to destination: String) throws
     /// Removes the file `path`; no error if it does not exist.

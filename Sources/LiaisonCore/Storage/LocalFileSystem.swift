@@ -74,6 +74,21 @@ public struct LocalFileSystem: FileSystem {
         guard Foundation.truncate(path, off_t(length)) == 0 else { throw POSIXError.current }
     }
 
+    public func overwrite(_ path: String, at offset: UInt64, with bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw POSIXError.current }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError.current
+            }
+            done += written
+        }
+    }
+
     public func rename(_ source: String, to destination: String) throws {
         guard Foundation.rename(source, destination) == 0 else { throw POSIXError.current }
     }

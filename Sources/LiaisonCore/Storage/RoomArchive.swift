@@ -1,8 +1,10 @@
 import Foundation
 
 /// A room's files under `rooms/<id>/`: `meta.json` (the snapshot of everything but messages),
-/// `messages.log` (every archived `msg` event, framed) and `messages.idx` (each message's offset in the
-/// log, 8 bytes per seq). Only the snapshotter writes them; readers stay below the snapshot's `lastSeq`.
+/// `messages.log` + `messages.idx` (every archived `msg` event, framed, and each one's offset: an
+/// `IndexedLog`), `resends.idx`, and `erased.log` + `erased.idx` (the tombstones of the messages
+/// retention erased, seq 1 up, as the erasure only ever takes the oldest). Only the snapshotter writes
+/// them; readers stay below the snapshot's `lastSeq`.
 struct RoomArchive: Sendable {
     /// The snapshot of a room.
     struct Meta: Codable, Sendable {
@@ -17,18 +19,26 @@ struct RoomArchive: Sendable {
         var acked: [String: UInt64]
         var read: [String: UInt64]
         var snapshotAt: Millis
+        /// Under legal hold: retention erases nothing (absent in snapshots older than holds).
+        var held: Bool?
+        /// Messages up to here are erased and overwritten in `messages.log` (absent: none).
+        var erasedThrough: UInt64?
     }
 
     let directory: String
     let fileSystem: any FileSystem
     private var metaPath: String { Path.join(directory, "meta.json") }
-    private var logPath: String { Path.join(directory, "messages.log") }
-    private var indexPath: String { Path.join(directory, "messages.idx") }
     private var resendsPath: String { Path.join(directory, "resends.idx") }
+    let messages: IndexedLog
+    let tombstones: IndexedLog
 
     init(roomsDirectory: String, room: String, fileSystem: any FileSystem) {
         directory = Path.join(roomsDirectory, room)
         self.fileSystem = fileSystem
+        messages = IndexedLog(logPath: Path.join(directory, "messages.log"), indexPath: Path.join(directory, "messages.idx"),
+                              fileSystem: fileSystem)
+        tombstones = IndexedLog(logPath: Path.join(directory, "erased.log"), indexPath: Path.join(directory, "erased.idx"),
+                                fileSystem: fileSystem)
     }
 
     /// Every room snapshot under `roomsDirectory`.
@@ -42,28 +52,18 @@ struct RoomArchive: Sendable {
         }
     }
 
+    /// This room's snapshot, if it has one.
+    func loadMeta() throws -> Meta? {
+        guard let data = try fileSystem.contents(of: metaPath) else { return nil }
+        return try JSONDecoder().decode(Meta.self, from: Data(data))
+    }
+
     /// Appends `messages` (which follow `archivedSeq`) to the log and index and syncs both. A tail left
     /// by a crash after an earlier append (beyond `archivedSeq`) is cut first.
     func append(_ messages: [StoredMessage], after archivedSeq: UInt64) throws {
         guard !messages.isEmpty else { return }
         try fileSystem.makeDirectory(directory)
-        let index = try fileSystem.openDurably(indexPath)
-        let log = try fileSystem.openDurably(logPath)
-        // Cut whatever a crash left beyond `archivedSeq` in either file, so the log stays contiguous.
-        let indexLength = archivedSeq * 8
-        let logLength = try endOfRecord(archivedSeq)
-        if try fileSystem.size(of: indexPath) ?? 0 > indexLength { try fileSystem.truncate(indexPath, to: indexLength) }
-        if try fileSystem.size(of: logPath) ?? 0 > logLength { try fileSystem.truncate(logPath, to: logLength) }
-        var logBytes: [UInt8] = []
-        var indexBytes: [UInt8] = []
-        for message in messages {
-            withUnsafeBytes(of: (logLength + UInt64(logBytes.count)).littleEndian) { indexBytes += $0 }
-            RecordFraming.append(UnsafeRawBufferPointer(start: message.frame.payloadStart, count: message.frame.count), to: &logBytes)
-        }
-        try log.append(logBytes)
-        try log.sync()
-        try index.append(indexBytes)
-        try index.sync()
+        try self.messages.append(messages.map(\.frame), after: archivedSeq)
         try appendResends(messages)
     }
 
@@ -93,42 +93,35 @@ struct RoomArchive: Sendable {
         }
     }
 
-    /// The log offset just past record `seq` (0 for none).
-    private func endOfRecord(_ seq: UInt64) throws -> UInt64 {
-        guard seq > 0 else { return 0 }
-        let entry = try fileSystem.read(indexPath, offset: (seq - 1) * 8, count: 8)
-        guard entry.count == 8 else { throw ArchiveError.missingIndexEntry(seq) }
-        let offset = entry.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        let header = try fileSystem.read(logPath, offset: offset, count: RecordFraming.headerSize)
-        guard header.count == RecordFraming.headerSize else { throw ArchiveError.missingIndexEntry(seq) }
-        let length = header.withUnsafeBytes { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-        return offset + UInt64(RecordFraming.headerSize) + length
-    }
-
-    enum ArchiveError: Error {
-        case missingIndexEntry(UInt64)
-    }
-
     /// Replaces `meta.json` atomically and durably (temp file, sync, rename, directory sync).
     func write(_ meta: Meta) throws {
         try fileSystem.makeDirectory(directory)
         try fileSystem.replace(metaPath, with: Array(try JSONEncoder().encode(meta)))
     }
 
-    /// Archived messages `range` (all at or below the last snapshot), oldest first.
+    /// Archived messages `range` (all at or below the last snapshot), oldest first: tombstones for the
+    /// erased ones.
     func read(_ range: ClosedRange<UInt64>) throws -> [StoredMessage] {
+        try readEvents(range).compactMap(StoredMessage.init(eventBytes:))
+    }
+
+    /// The stored `msg` events of archived messages `range`, oldest first: tombstones for the erased ones.
+    /// An erasure that runs meanwhile makes it read again.
+    func readEvents(_ range: ClosedRange<UInt64>) throws -> [Data] {
         guard range.lowerBound >= 1 else { return [] }
-        let offsets = try fileSystem.read(indexPath, offset: (range.lowerBound - 1) * 8, count: (range.count + 1) * 8)
-        let count = offsets.count / 8
-        guard count > 0 else { return [] }
-        let start = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        let end: UInt64
-        if count > range.count {
-            end = offsets.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: range.count * 8, as: UInt64.self)) }
-        } else {
-            end = try fileSystem.size(of: logPath) ?? start
+        var found: [Data] = []
+        for _ in 0..<3 {
+            let erased = try tombstones.count()
+            found = []
+            if range.lowerBound <= erased {
+                found += try tombstones.read(range.lowerBound...min(range.upperBound, erased))
+            }
+            guard range.upperBound > erased else { return found }
+            let kept = try messages.read(max(range.lowerBound, erased + 1)...range.upperBound)
+            // Erased since counted: those records may already be overwritten.
+            guard try tombstones.count() == erased else { continue }
+            return found + kept
         }
-        let bytes = try fileSystem.read(logPath, offset: start, count: Int(end - min(end, start)))
-        return RecordFraming.records(in: Data(bytes)).records.prefix(range.count).compactMap { StoredMessage(eventBytes: $0.payload) }
+        return found
     }
 }

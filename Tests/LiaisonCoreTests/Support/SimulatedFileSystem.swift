@@ -156,6 +156,17 @@ final class SimulatedFileSystem: FileSystem {
         }
     }
 
+    func overwrite(_ path: String, at offset: UInt64, with bytes: [UInt8]) throws {
+        try step { state in
+            let inode = try inode(path, in: state)
+            guard var written = state.inodes[inode]?.written, Int(offset) + bytes.count <= written.count else {
+                throw POSIXError(.EINVAL)
+            }
+            written.replaceSubrange(Int(offset)..<(Int(offset) + bytes.count), with: bytes)
+            state.inodes[inode]?.written = written
+        }
+    }
+
     func rename(_ source: String, to destination: String) throws {
         try step { state in
             guard let entry = state.entries[source] else { throw POSIXError(.ENOENT) }
