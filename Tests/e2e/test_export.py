@@ -18,18 +18,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from liaison_helpers import create_room, run_cli, send_many, send_msg
+from liaison_helpers import create_room, now_ms, run_cli, send_many, send_msg
 
 INTERACTION_ACTIONS = {
     "msg.send", "mod.request", "mod.offer", "mod.claim", "mod.taken", "mod.decline", "mod.cancel", "mod.expire",
     "call.invite", "call.accept", "call.reject", "call.hangup", "call.end",
     "room.create", "room.invite", "room.join", "room.leave", "room.hold",
+    "meeting.create", "meeting.rsvp", "meeting.update", "meeting.cancel", "meeting.forward", "meeting.note",
+    "meeting.reminder", "meeting.held", "meeting.missed", "call.note", "file.upload", "file.download",
 }
 FIELDS = [
     "time", "ts", "kind", "event", "tenant", "actor", "device", "room", "seq", "request", "call", "users",
     "outcome", "refused", "message_kind", "size", "body_status", "body_sha256", "body", "erased_at", "area", "mode",
     "media", "caller_device", "callee", "callee_device", "rang_at", "answered_at", "ended_at", "duration_ms",
-    "reason", "room_kind", "audit_seq", "audit_hash",
+    "reason", "room_kind", "meeting", "starts_at", "note", "note_kind", "file", "content_type", "sha256", "files",
+    "audit_seq", "audit_hash",
 ]
 OFFER = "v=0\r\no=ana 1 1 IN IP4 127.0.0.1\r\ns=offer\r\nt=0 0\r\n"
 ANSWER = "v=0\r\no=ben 2 2 IN IP4 127.0.0.1\r\ns=answer\r\nt=0 0\r\n"
@@ -307,3 +310,39 @@ async def test_admins_export_their_own_tenant_over_http_streamed_and_no_one_else
         assert reply["error"] == error and reply["message"], reply
     refused = [r for r in audit_records(server) if r["action"] == "interaction.export" and r["outcome"] == "refused"]
     assert len(refused) == 3, refused  # two non-admins and another tenant: audited with who asked
+
+
+async def test_meetings_files_and_their_sharing_are_in_the_record_without_note_text_or_file_bytes(server, tmp_path):
+    ana = await server.login("ana", "msl", name="Ana")
+    ben = await server.login("ben", "msl", name="Ben")
+    created = await ana.ok("meeting.create", title="Dosing review", starts_at=now_ms() + 3_600_000, duration_min=30,
+                           tz="UTC", invitees=["ben"])
+    await ben.ok("meeting.rsvp", meeting=created["meeting"], response="accepted")
+    await ben.ok("meeting.note", meeting=created["meeting"], kind="insight", text="secret insight text")
+    data = b"%PDF-1.4 study"
+    request = urllib.request.Request(f"{server.http}/v1/files", data=data, method="POST", headers={
+        "Authorization": f"Bearer {server.token('ana', 'msl')}", "Content-Type": "application/pdf"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        file = json.loads(response.read())["file"]
+    sent = await ana.ok("msg.send", room=created["room"], body="the study", attachments=[{"file": file}])
+    download = urllib.request.Request(f"{server.http}/v1/files/{file}",
+                                      headers={"Authorization": f"Bearer {server.token('ben', 'msl')}"})
+    with urllib.request.urlopen(download, timeout=10) as response:
+        assert response.read() == data
+    await wait_audited(server, lambda rs: any(r["action"] == "file.download" for r in rs), "the download")
+
+    rows = await export(server, tmp_path / "ben.jsonl", "--user", "ben")
+    check_rows_match_the_trail(rows, audit_records(server))
+    meeting = [(row["event"], row.get("actor"), row.get("outcome"), row.get("note_kind")) for row in rows
+               if row["kind"] == "meeting"]
+    assert meeting == [("scheduled", "ana", None, None), ("answered", "ben", "accepted", None),
+                       ("note", "ben", None, "insight")], meeting
+    assert all(row.get("room") == created["room"] for row in rows if row["kind"] == "meeting")
+    files = [(row["event"], row["actor"], row["sha256"], row["size"]) for row in rows if row["kind"] == "file"]
+    assert files == [("downloaded", "ben", hashlib.sha256(data).hexdigest(), len(data))], files
+    message = next(row for row in rows if row["kind"] == "message" and row.get("seq") == sent["seq"])
+    assert message["files"] == [file] and message["body"] == "the study"
+    text = (tmp_path / "ben.jsonl").read_text()
+    assert "secret insight text" not in text and "%PDF" not in text
+    ana_rows = await export(server, tmp_path / "ana.jsonl", "--user", "ana")
+    assert [row["event"] for row in ana_rows if row["kind"] == "file"] == ["uploaded", "downloaded"]

@@ -56,8 +56,19 @@ public enum InteractionField: String, CaseIterable, Sendable {
     case durationMS = "duration_ms"
     /// Why a call ended, as the server said it (`hangup`, `rejected`, `timeout`, …).
     case reason
-    /// A created room's kind (`direct`, `group`, `mod`).
+    /// A created room's kind (`direct`, `group`, `mod`, `meeting`).
     case roomKind = "room_kind"
+    /// A meeting's id, and its start (ms since 1970) when it was scheduled or moved.
+    case meeting
+    case startsAt = "starts_at"
+    /// A meeting or call note's id and kind (`notes`, `insight`, `follow_up`); never its text.
+    case note
+    case noteKind = "note_kind"
+    /// A shared file's id, content type and SHA-256 (hex); a message's attached files.
+    case file
+    case contentType = "content_type"
+    case sha256
+    case files
     /// The audit record this row comes from: its seq and hash (as in the audit file's `hash`).
     case auditSeq = "audit_seq"
     case auditHash = "audit_hash"

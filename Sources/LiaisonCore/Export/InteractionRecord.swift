@@ -50,6 +50,11 @@ public struct InteractionRecord: Sendable {
         set(field, text.flatMap { Int64($0) })
     }
 
+    /// A list (left out when empty).
+    mutating func set(_ field: InteractionField, list: [String]) {
+        values[field] = list.isEmpty ? nil : .list(list)
+    }
+
     /// The users the event names (left out when none); they become parties.
     mutating func set(users: [String]) {
         values[.users] = users.isEmpty ? nil : .list(users)

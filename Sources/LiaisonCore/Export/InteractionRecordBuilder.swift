@@ -34,7 +34,8 @@ extension InteractionRecordBuilder {
 /// Every kind of interaction the record holds.
 enum InteractionRecordBuilders {
     static let all: [any InteractionRecordBuilder] = [
-        MessageInteractions(), ModInteractions(), CallInteractions(), RoomInteractions(),
+        MessageInteractions(), ModInteractions(), CallInteractions(), RoomInteractions(), MeetingInteractions(),
+        FileInteractions(),
     ]
 
     /// The builder of each audit action.
@@ -57,6 +58,9 @@ struct ExportState {
     private(set) var members: [String: Set<String>] = [:]
     var callRooms: [String: String] = [:]
     var requestParties: [String: Set<String>] = [:]
+    /// Each meeting's room and attendees so far.
+    var meetingRooms: [String: String] = [:]
+    var meetingParties: [String: Set<String>] = [:]
 
     /// The members of `room` now (as far as the trail tells).
     func members(of room: String) -> Set<String> { members[room] ?? [] }

@@ -13,6 +13,7 @@ struct MessageInteractions: InteractionRecordBuilder {
         record.set(.messageKind, entry[detail: "kind"])
         record.set(.size, number: entry[detail: "size"])
         record.set(.bodySHA256, entry[detail: "sha256"])
+        record.set(.files, list: entry.list("files"))
         record.parties.formUnion(state.members(of: room))
         return record
     }
