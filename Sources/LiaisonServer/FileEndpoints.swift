@@ -79,6 +79,9 @@ struct FileEndpoints: Sendable {
     func download(_ request: HTTPRequest, by caller: UserRecord) async -> HTTPResponse {
         let id = String(request.path.dropFirst(Self.downloadPrefix.count))
         guard let reader = await files.open(id, tenant: caller.tenant, user: caller.user, device: request.device) else {
+            if await files.isErased(id, tenant: caller.tenant, user: caller.user) {
+                return .error(410, "erased", "retention erased this file; its record remains")
+            }
             return .error(404, "not_found", "no such file")
         }
         let stored = reader.stored

@@ -168,3 +168,47 @@ async def test_retention_days_must_be_positive(server_factory, tmp_path):
             run_cli, "serve", "--port", "0", "--tls-port", "0", "--data-dir", str(tmp_path / "d"),
             "--jwt-secret", "x" * 32, "--retention-days", value)
         assert p.returncode != 0 and "retention-days" in (p.stdout + p.stderr), (value, p.stdout, p.stderr)
+
+
+def upload_file(srv, user: str, data: bytes) -> str:
+    import urllib.request
+    request = urllib.request.Request(f"{srv.http}/v1/files", data=data, method="POST", headers={
+        "Authorization": f"Bearer {srv.token(user, 'msl')}", "Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["file"]
+
+
+def download_status(srv, user: str, file: str) -> int:
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"{srv.http}/v1/files/{file}", headers={"Authorization": f"Bearer {srv.token(user, 'msl')}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+async def test_retention_erases_old_files_but_keeps_their_record_and_spares_held_rooms(server_factory):
+    srv = server_factory(**FLAGS)
+    admin = await srv.login("root", "admin")
+    ana = await srv.login("ana", "msl")
+    await srv.login("ben", "msl")
+    kept_room = await create_room(ana, "group", ["ben"], title="held")
+    await admin.ok("room.hold", room=kept_room, on=True)
+    room = await create_room(ana, "group", ["ben"], title="plain")
+    old = await asyncio.to_thread(upload_file, srv, "ana", b"OLD-FILE-BYTES " * 100)
+    held = await asyncio.to_thread(upload_file, srv, "ana", b"HELD-FILE-BYTES " * 100)
+    await ana.ok("msg.send", room=room, body="old", attachments=[{"file": old}])
+    await ana.ok("msg.send", room=kept_room, body="held", attachments=[{"file": held}])
+    deadline = time.monotonic() + 20
+    while await asyncio.to_thread(download_status, srv, "ben", old) != 410:
+        assert time.monotonic() < deadline, "the old file was never erased"
+        await asyncio.sleep(0.3)
+    assert await asyncio.to_thread(download_status, srv, "ben", held) == 200
+    assert not (srv.data_dir / "files" / f"{old}.blob").exists() and (srv.data_dir / "files" / f"{held}.blob").exists()
+    erasures = [r for r in audit_records(srv) if r["action"] == "retention.erase_file"]
+    assert [r["detail"]["file"] for r in erasures] == [old], erasures
+    r = await ana.request("msg.send", room=room, body="again", attachments=[{"file": old}])
+    assert r["code"] == "not_found" and r["message"] == f"file '{old}' was erased by retention", r

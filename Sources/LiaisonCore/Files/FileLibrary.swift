@@ -86,6 +86,7 @@ public actor FileLibrary {
             guard var stored = await readable(id, tenant: tenant, user: user) else {
                 throw ProtocolError(.notFound, "no file '\(id)'")
             }
+            guard stored.erasedAt == nil else { throw ProtocolError(.notFound, "file '\(id)' was erased by retention") }
             if !stored.rooms.contains(room) {
                 stored = records[id] ?? stored
                 stored.rooms.append(room)
@@ -107,7 +108,7 @@ public actor FileLibrary {
     /// Opens a file for the caller; nil when they may not read it or it
     /// does not exist. The download is audited here.
     public func open(_ id: String, tenant: String, user: String, device: String?) async -> FileReader? {
-        guard let stored = await readable(id, tenant: tenant, user: user) else { return nil }
+        guard let stored = await readable(id, tenant: tenant, user: user), stored.erasedAt == nil else { return nil }
         guard let reader = try? FileReader(stored: stored, path: blobPath(id), dataKeys: dataKeys,
                                            fileSystem: fileSystem) else {
             logger.error("file \(id) could not be opened")
@@ -119,6 +120,45 @@ public actor FileLibrary {
             "rooms": stored.rooms.joined(separator: ","),
         ]))
         return reader
+    }
+
+    /// Whether the caller could read the file but retention erased it (a `410`, not a `404`).
+    public func isErased(_ id: String, tenant: String, user: String) async -> Bool {
+        await readable(id, tenant: tenant, user: user)?.erasedAt != nil
+    }
+
+    /// Retention: erases the bytes of files uploaded before `cutoff`, unless a room they were shared in
+    /// is under legal hold. The record stays (name, size, SHA-256, `erased_at`); a `retention.erase_file`
+    /// audit record is synced before the bytes go.
+    func eraseExpired(before cutoff: Millis) async {
+        guard let names = try? fileSystem.list(directory) else { return }
+        let now = WallClock.now()
+        for name in names where name.hasSuffix(".json") {
+            guard let stored = record(String(name.dropLast(5))), stored.erasedAt == nil, stored.createdAt < cutoff
+            else { continue }
+            var held = false
+            for roomID in stored.rooms {
+                if let room = try? rooms.room(roomID, tenant: stored.tenant), await room.isHeld { held = true }
+            }
+            guard !held else { continue }
+            var erased = stored
+            erased.erasedAt = now
+            audit.record(AuditEvent("retention.erase_file", tenant: stored.tenant, detail: [
+                "file": stored.file, "size": String(stored.size), "sha256": stored.sha256, "before": String(cutoff),
+            ]))
+            audit.flush()
+            do {
+                try await io.run { [fileSystem, directory, meta = metaPath(stored.file), blob = blobPath(stored.file), erased] in
+                    try fileSystem.replace(meta, with: Array(try JSONEncoder().encode(erased)))
+                    try fileSystem.remove(blob)
+                    try fileSystem.syncDirectory(directory)
+                }
+                records[stored.file] = erased
+                FileMetrics.erased.increment()
+            } catch {
+                logger.error("retention could not erase file \(stored.file): \(error)")
+            }
+        }
     }
 
     /// The record, if it exists, is this tenant's and `user` uploaded it or shares a room it was sent to.
@@ -179,4 +219,5 @@ enum FileMetrics {
     static let bytesIn = Counter(label: "liaison_files_bytes_in_total")
     static let bytesOut = Counter(label: "liaison_files_bytes_out_total")
     static let uploadTime = Timer(label: "liaison_files_upload_seconds")
+    static let erased = Counter(label: "liaison_files_erased_total")
 }

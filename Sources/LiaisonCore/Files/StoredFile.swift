@@ -17,10 +17,13 @@ public struct StoredFile: Codable, Sendable, Equatable {
     let keyID: String
     /// Rooms where a message carried it, in the order it was shared.
     public internal(set) var rooms: [String]
+    /// When retention erased its bytes (the record stays); nil while it is kept.
+    public internal(set) var erasedAt: Millis? = nil
 
     enum CodingKeys: String, CodingKey {
         case file, tenant, uploader, name, size, rooms, sha256
         case contentType = "content_type", createdAt = "created_at", wrappedKey = "wrapped_key", keyID = "key_id"
+        case erasedAt = "erased_at"
     }
 }
 

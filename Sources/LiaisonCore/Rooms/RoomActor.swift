@@ -190,6 +190,9 @@ actor RoomActor {
 
     func isMember(_ user: String) -> Bool { state.isMember(user) }
 
+    /// Under legal hold (`room.hold`): retention leaves it, and the files shared in it, alone.
+    var isHeld: Bool { state.held }
+
     // MARK: Cursors and typing
 
     /// Cumulative ack of everything up to `seq`.

@@ -105,6 +105,7 @@ public final class Hub: Sendable {
         let roomsWritten = await rooms.writeSnapshots(io: storage)
         let modWritten = await mod.writeSnapshot(io: storage)
         let meetingsWritten = await meetings.writeSnapshot(io: storage)
+        if let retention = configuration.retention { await files.eraseExpired(before: retention.cutoff(now: WallClock.now())) }
         guard let segment, roomsWritten && modWritten && meetingsWritten else { return }
         do {
             try await storage.run { [journal] in try journal.removeSegments(before: segment) }
