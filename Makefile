@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-export bench-smoke bench-hotpath conformance
+.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-export bench-files bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -100,6 +100,12 @@ tsan: deps
 bench: deps
 	loadtest/bench.sh
 	$(MAKE) bench-export SKIP_BUILD=1
+	$(MAKE) bench-files SKIP_BUILD=1
+
+## bench-files: release build, then file upload/download MB/s for 25 MiB over loopback (beside curl) and RSS during 20 parallel 10 MiB uploads (~1 min; loadtest/files-figure.py)
+bench-files: deps venv
+	$(if $(SKIP_BUILD),,$(SWIFT) build -c release --product liaison)
+	$(VENV)/bin/python loadtest/files-figure.py --bin $(dir $(RELEASE_BIN))
 
 ## bench-export: release build, then peak RSS of liaison export over 1,000,000 messages, written straight to disk (~6 min; loadtest/export-memory.py); fails at 100 MiB or more
 bench-export: deps
