@@ -26,13 +26,12 @@ struct FileEndpoints: Sendable {
         guard let length = request.contentLength, length >= 0 else {
             return .error(411, "length_required", "uploads need a Content-Length")
         }
-        guard length <= files.configuration.maxFileBytes else {
-            return .error(413, "payload_too_large", "files may be at most \(files.configuration.maxFileBytes) bytes")
+        do {
+            _ = try files.acceptedType(size: length, contentType: request.contentType ?? "")
+            return nil
+        } catch {
+            return .error(error.status, error.code, error.message)
         }
-        guard files.configuration.allowed(request.contentType ?? "") != nil else {
-            return .error(415, "unsupported_media_type", "files of type '\(request.contentType ?? "")' may not be uploaded")
-        }
-        return nil
     }
 
     /// The token's user, or the 401 that says why not.

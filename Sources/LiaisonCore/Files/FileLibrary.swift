@@ -39,12 +39,7 @@ public actor FileLibrary {
     /// Starts an upload once its size and type are acceptable (413 / 415 otherwise). Safe on any thread.
     public nonisolated func beginUpload(tenant: String, uploader: String, name: String?, contentType: String,
                                         size: Int64) throws(FileRefusal) -> FileUpload {
-        guard size <= configuration.maxFileBytes else {
-            throw FileRefusal(413, "payload_too_large", "files may be at most \(configuration.maxFileBytes) bytes")
-        }
-        guard let type = configuration.allowed(contentType) else {
-            throw FileRefusal(415, "unsupported_media_type", "files of type '\(contentType)' may not be uploaded")
-        }
+        let type = try acceptedType(size: size, contentType: contentType)
         let id = Self.newID()
         do {
             return try FileUpload(
@@ -54,6 +49,17 @@ public actor FileLibrary {
         } catch {
             throw FileRefusal(500, "internal", "the upload could not be started")
         }
+    }
+
+    /// The bare content type of an upload of `size` bytes, or why it is refused (413, 415). Safe on any thread.
+    public nonisolated func acceptedType(size: Int64, contentType: String) throws(FileRefusal) -> String {
+        guard size <= configuration.maxFileBytes else {
+            throw FileRefusal(413, "payload_too_large", "files may be at most \(configuration.maxFileBytes) bytes")
+        }
+        guard let type = configuration.allowed(contentType) else {
+            throw FileRefusal(415, "unsupported_media_type", "files of type '\(contentType)' may not be uploaded")
+        }
+        return type
     }
 
     /// Seals, syncs and moves an upload in place, then writes its record: only then is it visible.
