@@ -222,3 +222,16 @@ async def test_parallel_uploads_complete_while_chat_keeps_flowing(server):
     results = await asyncio.gather(*uploads, *chat)
     assert all(r[0] == 201 and r[2]["sha256"] == hashlib.sha256(b).hexdigest() for r, b in zip(results[:8], blobs))
     assert time.monotonic() - started < 30
+
+
+async def test_an_upload_at_the_limit_is_stored_and_one_byte_more_is_refused(server_factory):
+    srv = server_factory(extra_args=["--max-file-bytes", "1000"])
+    tok = srv.token("mika", "msl")
+    status, _, info = await asyncio.to_thread(upload, srv, tok, b"a" * 1000, "text/plain", "at.txt")
+    assert status == 201 and info["size"] == 1000, info
+    status, _, body = await asyncio.to_thread(upload, srv, tok, b"a" * 1001, "text/plain", "over.txt")
+    assert status == 413 and body["error"] == "payload_too_large", body
+    status, _, body = await asyncio.to_thread(upload, srv, tok, b"", "text/plain", "empty.txt")
+    assert status == 201 and body["size"] == 0 and body["sha256"] == hashlib.sha256(b"").hexdigest(), body
+    status, _, data = await asyncio.to_thread(download, srv, tok, body["file"])
+    assert status == 200 and data == b""
