@@ -122,13 +122,19 @@ actor RoomActor {
         return try messages(lower...upper).map(\.frame)
     }
 
-    /// Up to `limit` durable messages after `seq` (by default after `user`'s ack), oldest first: the
-    /// offline replay, a page at a time.
-    func unacked(user: String, after seq: UInt64? = nil, limit: Int) throws(ProtocolError) -> [StoredMessage] {
+    /// The newest durable message's seq: where an offline replay that starts now ends (what becomes durable
+    /// later reaches the replaying session live).
+    nonisolated var lastDurableSeq: UInt64 { durableSeq.load(ordering: .acquiring) }
+
+    /// Up to `limit` durable messages after `seq` (by default after `user`'s ack) and up to `through` (by
+    /// default the newest durable one), oldest first: the offline replay, a page at a time.
+    func unacked(user: String, after seq: UInt64? = nil, through: UInt64? = nil, limit: Int)
+        throws(ProtocolError) -> [StoredMessage]
+    {
         let from = (seq ?? state.acked[user] ?? 0) + 1
-        let durable = durableSeq.load(ordering: .acquiring)
-        guard state.isMember(user), from <= durable, limit > 0 else { return [] }
-        return try messages(from...min(durable, from + UInt64(limit) - 1))
+        let upper = min(durableSeq.load(ordering: .acquiring), through ?? .max)
+        guard state.isMember(user), from <= upper, limit > 0 else { return [] }
+        return try messages(from...min(upper, from + UInt64(limit) - 1))
     }
 
     /// Messages in `range` from memory, reading older ones from the archive.

@@ -60,11 +60,13 @@ extension Session {
         return peer != nil && !isClosed
     }
 
-    /// Sends every durable message above the user's ack in each of their rooms (seq order per room),
-    /// then `synced`, then the live messages held meanwhile, paced by the connection's backlog.
+    /// Sends every message above the user's ack in each of their rooms that was durable when the replay
+    /// began (seq order per room), then `synced`, then the live messages held meanwhile, paced by the
+    /// connection's backlog. The first pass stops where each room stood when it began: a replay that chased
+    /// the live tail of a busy room would reach `synced` only once the reader outran the senders.
     private func replayMissed(_ caller: Caller) async {
         var sent: [String: UInt64] = [:]
-        guard await replayRooms(of: caller, after: &sent) else { return }
+        guard await replayRooms(of: caller, after: &sent, toWhereTheyStand: true) else { return }
         for offer in await hub.mod.offers(for: caller) { reply(offer) }
         for invitation in await hub.meetings.pendingInvitations(for: caller) { reply(invitation) }
         for frame in await hub.calls.sessionStarted(caller, session: id) { reply(frame) }
@@ -89,14 +91,20 @@ extension Session {
     static let replayAttempts = 3
 
     /// Sends each room's durable messages after `sent` (or after the user's ack for a room not in it), a
-    /// page at a time, paced. A room whose messages cannot be read is retried; if it still fails, the
-    /// connection is closed (1011) rather than `synced` sent over a gap. False when the replay must stop.
-    private func replayRooms(of caller: Caller, after sent: inout [String: UInt64]) async -> Bool {
+    /// page at a time, paced; `toWhereTheyStand` stops each room at its newest durable message as its
+    /// replay begins (later ones are held by the gate). A room whose messages cannot be read is retried; if
+    /// it still fails, the connection is closed (1011) rather than `synced` sent over a gap. False when the
+    /// replay must stop.
+    private func replayRooms(of caller: Caller, after sent: inout [String: UInt64], toWhereTheyStand: Bool = false)
+        async -> Bool
+    {
         var count = 0
         defer { RoomMetrics.replayed.increment(by: count) }
         for room in hub.rooms.rooms(of: caller.key) {
+            let through = toWhereTheyStand ? room.lastDurableSeq : nil
             while true {
-                guard let page = await readPage(room, user: caller.record.user, after: sent[room.id]) else {
+                guard let page = await readPage(room, user: caller.record.user, after: sent[room.id], through: through)
+                else {
                     hub.audit.record(AuditEvent(
                         "session.replay_failed", tenant: caller.record.tenant, actor: caller.record.user,
                         device: caller.device, detail: ["room": room.id, "session": id.description]))
@@ -117,10 +125,12 @@ extension Session {
     }
 
     /// One page of `room`'s messages for the replay, retried with a short backoff; nil if it keeps failing.
-    private func readPage(_ room: RoomActor, user: String, after seq: UInt64?) async -> [StoredMessage]? {
+    private func readPage(_ room: RoomActor, user: String, after seq: UInt64?, through: UInt64?) async
+        -> [StoredMessage]?
+    {
         for attempt in 1...Self.replayAttempts {
             do {
-                return try await room.unacked(user: user, after: seq, limit: Self.replayPage)
+                return try await room.unacked(user: user, after: seq, through: through, limit: Self.replayPage)
             } catch {
                 hub.logger.error("replay of room \(room.id) for \(user) failed (attempt \(attempt)): \(error.message)")
                 if attempt < Self.replayAttempts { try? await Task.sleep(for: .milliseconds(50 << attempt)) }
