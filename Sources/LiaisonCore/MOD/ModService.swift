@@ -12,7 +12,7 @@ public actor ModService {
     private let snapshotPath: String
     private let fileSystem: any FileSystem
     private let defaultTTL: Double
-    private let journal: Journal
+    private let journal: any JournalWriter
     private let directory: UserDirectory
     private let registry: SessionRegistry
     private let presence: PresenceService
@@ -29,7 +29,7 @@ public actor ModService {
     static let closedRetentionMillis: Millis = 3_600_000
 
     /// Loads the open requests of the last snapshot and replays the journal's MOD records over them.
-    init(dataDirectory: String, journal: Journal, records: [Data], configuration: HubConfiguration,
+    init(dataDirectory: String, journal: any JournalWriter, records: [Data], configuration: HubConfiguration,
          directory: UserDirectory, registry: SessionRegistry, presence: PresenceService, rooms: RoomService,
          push: PushService, transport: any Transport, audit: AuditLog, fileSystem: any FileSystem) throws {
         snapshotPath = Path.join(dataDirectory, "mod.json")

@@ -19,7 +19,7 @@ public actor MeetingService {
     private let fileSystem: any FileSystem
     private let reminderLead: Millis
     private let lateMillis: Millis
-    private let journal: Journal
+    private let journal: any JournalWriter
     private let directory: UserDirectory
     private let registry: SessionRegistry
     private let rooms: RoomService
@@ -31,7 +31,7 @@ public actor MeetingService {
     private let logger = Logger(label: "liaison.meetings")
 
     /// Loads the last snapshot and replays the journal's meeting records over it.
-    init(dataDirectory: String, journal: Journal, records: [Data], configuration: HubConfiguration,
+    init(dataDirectory: String, journal: any JournalWriter, records: [Data], configuration: HubConfiguration,
          directory: UserDirectory, registry: SessionRegistry, rooms: RoomService, push: PushService,
          transport: any Transport, audit: AuditLog, fileSystem: any FileSystem) throws {
         snapshotPath = Path.join(dataDirectory, "meetings.json")

@@ -11,6 +11,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case rateLimited = "rate_limited"
     case tooLarge = "too_large"
     case expired
+    /// Cluster mode: the bus (NATS JetStream) cannot be reached, so a change cannot be made durable.
+    case unavailable
     case `internal`
 }
 

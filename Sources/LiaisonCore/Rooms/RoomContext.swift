@@ -1,6 +1,6 @@
 /// What every room actor shares: durability, delivery, audit and the room index.
 struct RoomContext: Sendable {
-    let journal: Journal
+    let journal: any JournalWriter
     let transport: any Transport
     let registry: SessionRegistry
     let audit: AuditLog

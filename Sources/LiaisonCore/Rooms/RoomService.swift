@@ -11,7 +11,7 @@ public final class RoomService: Sendable {
 
     /// Loads every room snapshot and replays the journal's room records over them; finishes any erasure a
     /// crash interrupted.
-    init(dataDirectory: String, journal: Journal, records: [Data], memoryMessages: Int, retention: RetentionPolicy?,
+    init(dataDirectory: String, journal: any JournalWriter, records: [Data], memoryMessages: Int, retention: RetentionPolicy?,
          transport: any Transport, registry: SessionRegistry, audit: AuditLog, directory: UserDirectory,
          push: PushService, fileSystem: any FileSystem) throws {
         roomsDirectory = Path.join(dataDirectory, "rooms")

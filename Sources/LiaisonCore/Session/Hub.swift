@@ -19,7 +19,7 @@ public final class Hub: Sendable {
     public let push: PushService
     public let meetings: MeetingService
     public let files: FileLibrary
-    let journal: Journal
+    let journal: any JournalWriter
     /// The data directory and the file system it is on.
     let dataPath: String
     let fileSystem: any FileSystem
@@ -30,10 +30,12 @@ public final class Hub: Sendable {
     public var policy: Policy { configuration.policy }
 
     /// Opens the persisted state under `dataDirectory` (users, rooms, MOD requests, meetings, pushers, the audit
-    /// trail) on `fileSystem`. `pushClient` posts to the push gateways; without one nothing is pushed.
+    /// trail) on `fileSystem`. `pushClient` posts to the push gateways; without one nothing is pushed. With an
+    /// `externalJournal` (cluster mode) changes are made durable there, and its records replace the local journal's.
     public init(
         configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
-        pushClient: (any PushGatewayClient)? = nil, fileSystem: any FileSystem = LocalFileSystem()
+        pushClient: (any PushGatewayClient)? = nil, fileSystem: any FileSystem = LocalFileSystem(),
+        externalJournal: ExternalJournal? = nil
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
@@ -51,11 +53,17 @@ public final class Hub: Sendable {
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
         push = try PushService(configuration: configuration.push, client: pushClient, dataDirectory: dataPath,
                                registry: registry, audit: audit, fileSystem: fileSystem)
-        let journalDirectory = Path.join(dataPath, "journal")
-        let (records, lastSegment) = try Journal.recover(
-            journalDirectory, fileSystem: fileSystem, logger: Logger(label: "liaison.journal"))
-        journal = try Journal(
-            directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
+        let records: [Data]
+        if let externalJournal {
+            (journal, records) = (externalJournal.writer, externalJournal.records)
+        } else {
+            let journalDirectory = Path.join(dataPath, "journal")
+            let (recovered, lastSegment) = try Journal.recover(
+                journalDirectory, fileSystem: fileSystem, logger: Logger(label: "liaison.journal"))
+            records = recovered
+            journal = try Journal(
+                directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
+        }
         rooms = try RoomService(
             dataDirectory: dataPath, journal: journal, records: records, memoryMessages: configuration.roomMemoryMessages,
             retention: configuration.retention, transport: transport, registry: registry, audit: audit, directory: directory, push: push, fileSystem: fileSystem)
@@ -111,6 +119,17 @@ public final class Hub: Sendable {
             try await storage.run { [journal] in try journal.removeSegments(before: segment) }
         } catch {
             logger.error("removing journal segments covered by the snapshot failed: \(error)")
+        }
+    }
+
+    /// Removes from `dataDirectory` what a hub rebuilds from its journal: room snapshots and archives, the MOD
+    /// and meeting snapshots, the local journal. In cluster mode a node that becomes active starts from the
+    /// shared journal alone, never from what it cached when it was active before. Users, pushers, files, keys
+    /// and the audit trail stay.
+    public static func discardJournaledState(in dataDirectory: URL) throws {
+        for name in ["rooms", "journal", "mod.json", "meetings.json"] {
+            let url = dataDirectory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         }
     }
 

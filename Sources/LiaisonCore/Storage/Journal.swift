@@ -8,7 +8,7 @@ import Metrics
 ///
 /// Segments (`journal/NNN.log`) are rotated at each snapshot; a segment older than every snapshot is
 /// removed. On start-up, every remaining segment is replayed in order.
-public final class Journal: @unchecked Sendable {
+public final class Journal: JournalWriter, @unchecked Sendable {
     /// A record to append: bytes already encoded elsewhere (shared with the wire), or fresh bytes.
     public enum Payload: Sendable {
         case frame(OutboundFrame)
@@ -53,7 +53,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Queues `payload`; `completion` runs on the writer thread once it is durable (per `mode`).
-    public func append(_ payload: Payload, completion: (@Sendable () -> Void)? = nil) {
+    public func append(_ payload: Payload, completion: (@Sendable () -> Void)?) {
         enqueue(Entry(payload: payload, completion: completion))
     }
 

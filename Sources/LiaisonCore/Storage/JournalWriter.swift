@@ -1,0 +1,55 @@
+import Foundation
+
+/// Where accepted changes are made durable before they are acknowledged: the local `Journal`, or in
+/// cluster mode a log in JetStream. Completions run in append order, each once its record (and every
+/// earlier one) is durable.
+public protocol JournalWriter: AnyObject, Sendable {
+    /// Queues `payload`; `completion` runs once it is durable.
+    func append(_ payload: Journal.Payload, completion: (@Sendable () -> Void)?)
+
+    /// Runs `completion` once everything appended before it is durable.
+    func afterPendingWrites(_ completion: @escaping @Sendable () -> Void)
+
+    /// Marks a point the next snapshot covers everything before; returns its number for `removeSegments`.
+    func rotate() async -> UInt64
+
+    /// Drops what the snapshots cover, up to the point `rotate` returned (a log that keeps everything
+    /// does nothing).
+    func removeSegments(before segment: UInt64) throws
+
+    /// Makes everything queued durable, then stops.
+    func close()
+
+    /// Whether a record appended now can be made durable soon (false while a cluster's bus is out of reach).
+    var isAvailable: Bool { get }
+}
+
+extension JournalWriter {
+    public var isAvailable: Bool { true }
+
+    public func append(_ payload: Journal.Payload) {
+        append(payload, completion: nil)
+    }
+}
+
+extension Journal.Payload {
+    /// The record's bytes as they are stored (without the local journal's framing).
+    public var bytes: [UInt8] {
+        switch self {
+        case .frame(let frame): Array(UnsafeRawBufferPointer(start: frame.payloadStart, count: frame.count))
+        case .bytes(let bytes): bytes
+        }
+    }
+}
+
+/// A journal kept outside the data directory (cluster mode): its writer and every record it already holds,
+/// oldest first, which the hub replays at start-up instead of the local journal's.
+public struct ExternalJournal: Sendable {
+    public let writer: any JournalWriter
+    public let records: [Data]
+
+    public init(writer: any JournalWriter, records: [Data]) {
+        self.writer = writer
+        self.records = records
+    }
+}
