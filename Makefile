@@ -12,7 +12,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 # Debian packages the build and the tests need (later features append here).
-APT_PACKAGES ?= libwebsockets-dev libssl-dev pkg-config openssl chromium chromium-driver
+APT_PACKAGES ?= libwebsockets-dev libssl-dev pkg-config openssl chromium chromium-driver nats-server libnats-dev
 
 PYTHON       ?= python3
 SWIFT        ?= swift
@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run token venv test tsan clean bench bench-export bench-files bench-smoke bench-hotpath conformance
+.PHONY: help deps build build-debug certs run cluster token venv test tsan clean bench bench-export bench-files bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -67,6 +67,10 @@ certs:
 ## run: deps + release build + dev certs, then liaison serve (ws :8080, wss :8443, ./data); ARGS=... adds flags
 run: build certs
 	exec $(RELEASE_BIN) serve --tls-cert certs/server.crt --tls-key certs/server.key $(ARGS)
+
+## cluster: deps + release build, then a local nats-server -js (./data/nats) and three nodes on ws 8081-8083 (docs/CLUSTER.md); Ctrl-C stops all; ARGS=... adds flags
+cluster: build
+	exec cluster/run-local.sh $(ARGS)
 
 ## token: mint a token with the dev secret of ./data (what make run uses): SUB=alice ROLE=msl TENANT=acme NAME="Alice" AREAS=a,b
 SUB    ?= alice

@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
         ),
+        // The C boundary of cluster mode: the NATS C client (libnats) through pkg-config, plus inline shims.
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
         // The lock shared state is kept under (visible to ThreadSanitizer).
         .target(name: "LiaisonSync"),
         // The domain: protocol, policy, presence, rooms, MOD, calls, audit, persistence. No I/O to sockets.
@@ -48,6 +54,16 @@ let package = Package(
                 "LiaisonCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Cluster mode: the active node's lease and its journal in NATS JetStream.
+        .target(
+            name: "LiaisonCluster",
+            dependencies: [
+                "CNats",
+                "LiaisonCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The transport: libwebsockets server, sessions, outboxes, HTTP endpoints.
@@ -73,6 +89,7 @@ let package = Package(
         .executableTarget(
             name: "liaison",
             dependencies: [
+                "LiaisonCluster",
                 "LiaisonServer",
                 "LiaisonCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -95,6 +112,10 @@ let package = Package(
         .testTarget(
             name: "LiaisonCoreTests",
             dependencies: ["LiaisonCore", "LiaisonSync", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "LiaisonClusterTests",
+            dependencies: ["LiaisonCluster", "LiaisonSync"]
         ),
         .testTarget(
             name: "LiaisonServerTests",

@@ -11,6 +11,8 @@ struct HTTPEndpoints: Sendable {
     let metrics: PrometheusCollectorRegistry
     let started: ContinuousClock.Instant
     let connectionCount: @Sendable () -> Int
+    /// Cluster mode: the node's name and its link to the bus.
+    let cluster: (@Sendable () -> ClusterHealth)?
     let console = StaticFiles()
     let protocolDocuments = ProtocolDocuments()
     /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
@@ -25,12 +27,15 @@ struct HTTPEndpoints: Sendable {
         switch path {
         case "/healthz":
             let uptime = ContinuousClock.now - started
-            let body: [String: any Sendable] = [
-                "status": "ok",
+            let health = cluster?()
+            let degraded = health.map { !$0.busConnected } ?? false
+            var body: [String: any Sendable] = [
+                "status": degraded ? "degraded" : "ok",
                 "connections": connectionCount(),
                 "uptime": Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
             ]
-            return json(200, body)
+            if let health { body["cluster"] = ["node": health.node, "bus": health.busConnected ? "connected" : "lost"] }
+            return json(degraded ? 503 : 200, body)
         case "/metrics":
             ServerMetrics.sessionObjects.record(Session.liveCount)
             ServerMetrics.connectionObjects.record(Connection.liveCount)

@@ -34,10 +34,12 @@ public final class LiaisonServer: Sendable {
                 rules: configuration.identityProvider)
             hub = try Hub(
                 configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
-                verifier: verifier, transport: queue, pushClient: pushClient)
+                verifier: verifier, transport: queue, pushClient: pushClient,
+                externalJournal: configuration.externalJournal)
             let started = ContinuousClock.now
             let box = ConnectionCountBox()
             let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
+                                     cluster: configuration.clusterHealth,
                                      devSecret: configuration.dev ? configuration.jwtSecret : nil,
                                      calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) },
                                      files: FileEndpoints(files: hub.files, verifier: verifier))

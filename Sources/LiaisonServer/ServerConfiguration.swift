@@ -38,8 +38,23 @@ public struct ServerConfiguration: Sendable {
     /// it hands out, such as calendar feeds. nil: `http://` the ws listener's host and bound port.
     public var publicURL: String?
     public var hub = HubConfiguration()
+    /// Cluster mode: the journal in JetStream the hub writes to and starts from (nil: the local journal).
+    public var externalJournal: ExternalJournal?
+    /// Cluster mode: this node's name and whether the bus is reachable, for `/healthz`.
+    public var clusterHealth: (@Sendable () -> ClusterHealth)?
 
     public init(jwtSecret: String) {
         self.jwtSecret = jwtSecret
+    }
+}
+
+/// What `/healthz` says of a cluster node: its name, and whether it reaches the bus (if not, it is degraded).
+public struct ClusterHealth: Sendable {
+    public let node: String
+    public let busConnected: Bool
+
+    public init(node: String, busConnected: Bool) {
+        self.node = node
+        self.busConnected = busConnected
     }
 }

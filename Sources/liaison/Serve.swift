@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LiaisonCluster
 import LiaisonCore
 import LiaisonServer
 import Logging
@@ -23,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Identity provider") var identityProvider: IdentityProviderOptions
     @OptionGroup(title: "Push notifications") var push: PushOptions
     @OptionGroup(title: "Files") var files: FileOptions
+    @OptionGroup(title: "Cluster") var cluster: ClusterOptions
     @Option(help: "Largest inbound message in bytes (LIAISON_MAX_FRAME_BYTES; default 65536).") var maxFrameBytes: Int?
     @Option(help: "Seconds a new connection has to say hello (LIAISON_HELLO_TIMEOUT; default 10).") var helloTimeout: Double?
     @Option(help: "Ping interval in seconds; silent peers go after twice this (LIAISON_HEARTBEAT; default 30).") var heartbeat: Double?
@@ -51,7 +53,10 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory.liaison(registry: metrics))
 
-        let configuration = try resolveConfiguration()
+        var configuration = try resolveConfiguration()
+        if let clusterConfiguration = try cluster.resolve() {
+            try await joinCluster(clusterConfiguration, server: &configuration.server)
+        }
         let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
         printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
 
@@ -65,6 +70,25 @@ struct Serve: AsyncParsableCommand {
         await server.run()
         signals.forEach { $0.cancel() }
         print("liaison: stopped")
+    }
+
+    /// Cluster mode: waits until this node holds the lease on being the active node, then starts from the
+    /// journal in JetStream. A node that loses the lease (or finds that another node wrote to the journal)
+    /// stops at once, exit status 3, so that only one node ever writes; a supervisor restarts it as a standby.
+    private func joinCluster(_ cluster: ClusterNode.Configuration, server: inout ServerConfiguration) async throws {
+        let node = try ClusterNode(configuration: cluster)
+        print("liaison: node \(cluster.node) of the cluster on \(cluster.url): waiting for the lease on being active (held by \(node.lease.holder() ?? "nobody"))")
+        fflush(nil)
+        guard let revision = await node.lease.acquire() else { throw CancellationError() }
+        let stop: @Sendable (String) -> Void = { reason in
+            FileHandle.standardError.write(Data("liaison: node \(cluster.node) stops: \(reason)\n".utf8))
+            Foundation.exit(3)
+        }
+        node.lease.keep(from: revision, lost: stop)
+        try Hub.discardJournaledState(in: server.dataDirectory)
+        server.externalJournal = try node.openJournal(fenced: stop)
+        server.clusterHealth = { ClusterHealth(node: cluster.node, busConnected: node.busConnected) }
+        print("liaison: node \(cluster.node) is active: \(server.externalJournal?.records.count ?? 0) journal records read")
     }
 
     private struct Resolved {

@@ -46,7 +46,8 @@ class ServerFactory:
     """`server_factory(**flags)` starts `liaison serve` with the default test
     flags plus `flags` (`rate_limit=5` -> `--rate-limit 5`; value True -> bare
     flag; value None -> drop a default flag). Keyword-only extras:
-    `secret`, `data_dir`, `extra_args` (list of raw args)."""
+    `secret`, `data_dir`, `extra_args` (list of raw args), `wait` (False: return at once,
+    before the server is healthy: a cluster node that waits as a standby)."""
 
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
@@ -54,7 +55,8 @@ class ServerFactory:
         self.clients: list = []
         self._n = 0
 
-    def __call__(self, *, secret: str | None = None, data_dir: Path | None = None, extra_args=(), **flags) -> Server:
+    def __call__(self, *, secret: str | None = None, data_dir: Path | None = None, extra_args=(), wait: bool = True,
+                 **flags) -> Server:
         bin_path = liaison_bin()
         if not bin_path.exists():
             pytest.fail(f"server binary not found at {bin_path} (set LIAISON_BIN)")
@@ -79,7 +81,8 @@ class ServerFactory:
         srv.flags = dict(flags)
         srv.extra_args = list(extra_args)
         self.servers.append(srv)
-        srv.wait_healthy(30)
+        if wait:
+            srv.wait_healthy(30)
         return srv
 
     def restart(self, old: Server, *, extra_args=None, **flags) -> Server:

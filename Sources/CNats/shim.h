@@ -1,0 +1,125 @@
+#ifndef LIAISON_NATS_SHIM_H
+#define LIAISON_NATS_SHIM_H
+
+#include <nats/nats.h>
+
+/* What Swift would otherwise do by filling C option structs field by field: each helper sets up one
+   libnats call the way the cluster uses it. */
+
+/* Connects to `url` as `name`, reconnecting for ever (every 250 ms) when the connection drops. */
+static inline natsStatus lnats_connect(natsConnection **nc, const char *url, const char *name) {
+    natsOptions *opts = NULL;
+    natsStatus s = natsOptions_Create(&opts);
+    if (s == NATS_OK) s = natsOptions_SetURL(opts, url);
+    if (s == NATS_OK) s = natsOptions_SetName(opts, name);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+    if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 1000);
+    if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, 2);
+    if (s == NATS_OK) s = natsConnection_Connect(nc, opts);
+    natsOptions_Destroy(opts);
+    return s;
+}
+
+/* Failed asynchronous publishes, counted by the JetStream context's error handler. */
+typedef struct { int failures; } lnats_publish_failures;
+
+static inline void lnats_count_failure(jsCtx *js, jsPubAckErr *pae, void *closure) {
+    (void)js; (void)pae;
+    __atomic_add_fetch(&((lnats_publish_failures *)closure)->failures, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline int lnats_failures(lnats_publish_failures *counter) {
+    return __atomic_load_n(&counter->failures, __ATOMIC_SEQ_CST);
+}
+
+/* A JetStream context whose failed asynchronous publishes are counted in `failures`. */
+static inline natsStatus lnats_jetstream(jsCtx **js, natsConnection *nc, int64_t waitMillis,
+                                         lnats_publish_failures *failures) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = waitMillis;
+    o.PublishAsync.MaxPending = 4096;
+    o.PublishAsync.ErrHandler = lnats_count_failure;
+    o.PublishAsync.ErrHandlerClosure = failures;
+    return natsConnection_JetStream(js, nc, &o);
+}
+
+/* Creates the stream `name` holding the one subject `subject` in files with `replicas` copies, or
+   finds it as it is. */
+static inline natsStatus lnats_ensure_stream(jsCtx *js, const char *name, const char *subject, int64_t replicas,
+                                             jsErrCode *err) {
+    jsStreamInfo *si = NULL;
+    natsStatus s = js_GetStreamInfo(&si, js, name, NULL, err);
+    if (s == NATS_OK) { jsStreamInfo_Destroy(si); return s; }
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char *subjects[1] = { subject };
+    cfg.Name = name;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = replicas;
+    s = js_AddStream(&si, js, &cfg, NULL, err);
+    if (s == NATS_OK) jsStreamInfo_Destroy(si);
+    return s;
+}
+
+/* The sequence of the newest record of stream `name` (0 when it is empty). */
+static inline natsStatus lnats_last_sequence(jsCtx *js, const char *name, uint64_t *last, jsErrCode *err) {
+    jsStreamInfo *si = NULL;
+    natsStatus s = js_GetStreamInfo(&si, js, name, NULL, err);
+    if (s == NATS_OK) { *last = si->State.LastSeq; jsStreamInfo_Destroy(si); }
+    return s;
+}
+
+/* Publishes without waiting for the ack, fenced: JetStream stores it only if the stream's newest record
+   (of its one subject) is `expectedLast` (0: the stream is empty). */
+static inline natsStatus lnats_publish_fenced(jsCtx *js, const char *subject, const void *data, int len,
+                                              uint64_t expectedLast) {
+    jsPubOptions o;
+    jsPubOptions_Init(&o);
+    if (expectedLast == 0) o.ExpectNoMessage = true; else o.ExpectLastSubjectSeq = expectedLast;
+    return js_PublishAsync(js, subject, data, len, &o);
+}
+
+/* Waits up to `waitMillis` for the acks of every asynchronous publish. */
+static inline natsStatus lnats_publish_complete(jsCtx *js, int64_t waitMillis) {
+    jsPubOptions o;
+    jsPubOptions_Init(&o);
+    o.MaxWait = waitMillis;
+    return js_PublishAsyncComplete(js, &o);
+}
+
+/* An ordered consumer of every record of `subject`, from the first. */
+static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, jsErrCode *err) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    return js_SubscribeSync(sub, js, subject, NULL, &so, err);
+}
+
+/* The stream sequence of a message a JetStream consumer delivered (0 if it carries none). */
+static inline uint64_t lnats_stream_sequence(natsMsg *msg) {
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) return 0;
+    uint64_t seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    return seq;
+}
+
+/* The key-value bucket `bucket` (one value per key, files, `replicas` copies), created if missing. */
+static inline natsStatus lnats_key_value(kvStore **kv, jsCtx *js, const char *bucket, int replicas) {
+    if (js_KeyValue(kv, js, bucket) == NATS_OK) return NATS_OK;
+    kvConfig c;
+    kvConfig_Init(&c);
+    c.Bucket = bucket;
+    c.History = 1;
+    c.Replicas = replicas;
+    c.StorageType = js_FileStorage;
+    return js_CreateKeyValue(kv, js, &c);
+}
+
+#endif

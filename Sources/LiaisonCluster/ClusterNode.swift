@@ -1,0 +1,47 @@
+import LiaisonCore
+
+/// This process as a node of a cluster on NATS JetStream: its connection to the bus, the lease on being
+/// the active node, and the journal stream every active node writes in turn.
+public final class ClusterNode: Sendable {
+    /// What `--cluster`, `--node`, `--cluster-lease` and `--cluster-replicas` say.
+    public struct Configuration: Sendable {
+        public var url: String
+        public var node: String
+        public var lease: Duration = .seconds(5)
+        /// Copies JetStream keeps of the journal and the lease: 1 on a single NATS server, 3 on a cluster of three.
+        public var replicas = 1
+
+        public init(url: String, node: String) {
+            self.url = url
+            self.node = node
+        }
+    }
+
+    /// The stream of the journal, its one subject, and the bucket of the lease.
+    public static let journalStream = "LIAISON_JOURNAL"
+    public static let journalSubject = "liaison.journal"
+    public static let leaseBucket = "liaison_lease"
+
+    public let configuration: Configuration
+    public let lease: NodeLease
+    private let connection: NATSConnection
+    private let log: JetStreamLog
+
+    /// Connects to the bus and opens (creating if needed) the lease bucket and the journal stream.
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        connection = try NATSConnection(url: configuration.url, name: "liaison-\(configuration.node)")
+        let bucket = try KeyValueBucket(connection, bucket: Self.leaseBucket, replicas: configuration.replicas)
+        lease = NodeLease(bucket: bucket, node: configuration.node, rules: LeaseRules(duration: configuration.lease))
+        log = try JetStreamLog(connection, stream: Self.journalStream, subject: Self.journalSubject,
+                               replicas: configuration.replicas)
+    }
+
+    /// Whether the bus is reachable now.
+    public var busConnected: Bool { connection.isConnected }
+
+    /// Reads the whole journal and starts writing after it (call once this node holds the lease).
+    public func openJournal(fenced: @escaping @Sendable (String) -> Void) throws -> ExternalJournal {
+        try JetStreamJournal.open(log, fenced: fenced)
+    }
+}

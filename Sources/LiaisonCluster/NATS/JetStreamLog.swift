@@ -1,0 +1,78 @@
+import CNats
+import Foundation
+
+/// An append-only log in a JetStream stream of one subject (file storage), written by one writer at a
+/// time: every append names the sequence it expects the log to end at, so a writer that is no longer
+/// the only one is refused rather than interleaved.
+public final class JetStreamLog: @unchecked Sendable {
+    public let stream: String
+    public let subject: String
+    private let connection: NATSConnection
+    private let wait: Int64
+
+    /// Opens the stream `stream` of `subject`, creating it with `replicas` copies if it does not exist.
+    public init(_ connection: NATSConnection, stream: String, subject: String, replicas: Int, wait: Duration = .seconds(5))
+        throws(NATSError)
+    {
+        self.connection = connection
+        self.stream = stream
+        self.subject = subject
+        self.wait = wait.components.seconds * 1000
+        var code = jsErrCode(0)
+        let status = lnats_ensure_stream(connection.jetStream, stream, subject, Int64(replicas), &code)
+        guard status == NATS_OK else { throw NATSError("stream \(stream)", status, code: code) }
+    }
+
+    /// Whether the bus is reachable now.
+    public var isConnected: Bool { connection.isConnected }
+
+    /// The sequence of the newest record (0: the log is empty).
+    public func lastSequence() throws(NATSError) -> UInt64 {
+        var last: UInt64 = 0
+        var code = jsErrCode(0)
+        let status = lnats_last_sequence(connection.jetStream, stream, &last, &code)
+        guard status == NATS_OK else { throw NATSError("stream \(stream) info", status, code: code) }
+        return last
+    }
+
+    /// Every record up to sequence `last`, oldest first, read through an ordered consumer.
+    public func readAll(through last: UInt64) throws(NATSError) -> [[UInt8]] {
+        guard last > 0 else { return [] }
+        var subscription: OpaquePointer?
+        var code = jsErrCode(0)
+        let status = lnats_read_all(&subscription, connection.jetStream, subject, &code)
+        guard status == NATS_OK, let subscription else { throw NATSError("read \(stream)", status, code: code) }
+        defer {
+            natsSubscription_Unsubscribe(subscription)
+            natsSubscription_Destroy(subscription)
+        }
+        var records: [[UInt8]] = []
+        while true {
+            var message: OpaquePointer?
+            try check("read \(stream)", natsSubscription_NextMsg(&message, subscription, wait))
+            guard let message else { continue }
+            defer { natsMsg_Destroy(message) }
+            let count = Int(natsMsg_GetDataLength(message))
+            records.append(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: count)))
+            if lnats_stream_sequence(message) >= last { return records }
+        }
+    }
+
+    /// Appends `records` in order after sequence `expectedLast`, pipelined, and waits for every ack.
+    /// Throws if any was refused (the log no longer ends at `expectedLast`: another writer wrote) or not
+    /// acknowledged in time; records before the refused one may be stored.
+    public func append(_ records: [[UInt8]], after expectedLast: UInt64) throws(NATSError) {
+        let failuresBefore = lnats_failures(connection.publishFailures)
+        for (index, record) in records.enumerated() {
+            let status = record.withUnsafeBytes { bytes in
+                lnats_publish_fenced(connection.jetStream, subject, bytes.baseAddress, Int32(bytes.count),
+                                     expectedLast + UInt64(index))
+            }
+            try check("append to \(stream)", status)
+        }
+        try check("acks from \(stream)", lnats_publish_complete(connection.jetStream, wait))
+        guard lnats_failures(connection.publishFailures) == failuresBefore else {
+            throw NATSError("append to \(stream) after sequence \(expectedLast)", NATS_ERR)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import CNats
+
+/// One connection to a NATS server with its JetStream context, reconnecting by itself when the server
+/// goes away. Its calls block the calling thread (each is a round trip at most): call them from a
+/// thread of their own, never from the libwebsockets service thread or an actor's executor.
+public final class NATSConnection: @unchecked Sendable {
+    let connection: OpaquePointer
+    let jetStream: OpaquePointer
+    /// Failed asynchronous publishes, counted by libnats' error handler (see `JetStreamLog.append`).
+    let publishFailures: UnsafeMutablePointer<lnats_publish_failures>
+
+    /// Connects to `url` (nats://host:port) as `name`; JetStream requests wait up to `wait`.
+    public init(url: String, name: String, wait: Duration = .seconds(5)) throws(NATSError) {
+        var connection: OpaquePointer?
+        try check("connect to \(url)", lnats_connect(&connection, url, name))
+        publishFailures = .allocate(capacity: 1)
+        publishFailures.initialize(to: lnats_publish_failures(failures: 0))
+        var jetStream: OpaquePointer?
+        let millis = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+        let status = lnats_jetstream(&jetStream, connection, millis, publishFailures)
+        guard status == NATS_OK, let connection, let jetStream else {
+            natsConnection_Destroy(connection)
+            publishFailures.deallocate()
+            throw NATSError("JetStream context", status)
+        }
+        self.connection = connection
+        self.jetStream = jetStream
+    }
+
+    /// Whether the connection is up now (false while it reconnects).
+    public var isConnected: Bool {
+        natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED
+    }
+
+    deinit {
+        jsCtx_Destroy(jetStream)
+        natsConnection_Close(connection)
+        natsConnection_Destroy(connection)
+        publishFailures.deallocate()
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The cluster's lease on being the active node, kept in a key-value bucket: a thin shell that carries out
+/// `LeaseRules` on a thread of its own (libnats calls block).
+public final class NodeLease: Sendable {
+    /// The bucket key the lease is kept under; its value is the holder's node name.
+    public static let key = "active"
+
+    public let node: String
+    public let rules: LeaseRules
+    private let bucket: KeyValueBucket
+    private let logger = Logger(label: "liaison.cluster")
+    private let stopped = Atomic<Bool>(false)
+
+    public init(bucket: KeyValueBucket, node: String, rules: LeaseRules) {
+        self.bucket = bucket
+        self.node = node
+        self.rules = rules
+    }
+
+    /// The node holding the lease now, if any (nil also when the bus cannot be asked).
+    public func holder() -> String? {
+        (try? bucket.get(Self.key)).flatMap { $0.map { String(decoding: $0.value, as: UTF8.self) } }
+    }
+
+    /// Stops waiting for the lease and renewing it (the process is going away).
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    /// Waits until this node holds the lease; returns the revision it holds it at, or nil once stopped.
+    public func acquire() async -> UInt64? {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { [self] in continuation.resume(returning: waitForLease()) }
+            thread.name = "cluster-lease"
+            thread.start()
+        }
+    }
+
+    private func waitForLease() -> UInt64? {
+        let value = Array(node.utf8)
+        var watch = LeaseRules.Watch()
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                let entry = try bucket.get(Self.key)
+                switch rules.move(seeing: entry?.revision, at: .now, watch: &watch) {
+                case .create:
+                    if let revision = try bucket.create(Self.key, value) { return revision }
+                case .takeOver(let revision):
+                    let previous = entry.map { String(decoding: $0.value, as: UTF8.self) } ?? "?"
+                    if let revision = try bucket.update(Self.key, value, revision: revision) {
+                        logger.notice("node \(node) takes the lease over from \(previous), silent for \(rules.duration)")
+                        return revision
+                    }
+                case .wait:
+                    break
+                }
+            } catch {
+                logger.warning("cannot read the cluster lease: \(error)")
+            }
+            Thread.sleep(forTimeInterval: rules.lookInterval.seconds)
+        }
+        return nil
+    }
+
+    /// Renews the lease held at `revision` until another node writes over it; then `lost` runs once, on the
+    /// lease thread. While the bus is out of reach it keeps trying (the journal's fence guards the writes).
+    public func keep(from revision: UInt64, lost: @escaping @Sendable (String) -> Void) {
+        let thread = Thread { [self] in
+            let value = Array(node.utf8)
+            var revision = revision
+            var failing = false
+            while !stopped.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: rules.renewInterval.seconds)
+                do {
+                    guard let next = try bucket.update(Self.key, value, revision: revision) else {
+                        return lost("another node (\(holder() ?? "?")) took the cluster lease")
+                    }
+                    if failing { logger.notice("the cluster lease is renewed again") }
+                    (revision, failing) = (next, false)
+                } catch {
+                    if !failing { logger.warning("cannot renew the cluster lease: \(error)") }
+                    failing = true
+                }
+            }
+        }
+        thread.name = "cluster-lease"
+        thread.start()
+    }
+}
+
+extension Duration {
+    /// In seconds, for `Thread.sleep`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for metrics timers.
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

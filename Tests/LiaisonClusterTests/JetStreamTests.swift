@@ -1,0 +1,76 @@
+import Foundation
+import LiaisonSync
+import Testing
+@testable import LiaisonCluster
+
+/// The journal log and the lease bucket against a real `nats-server -js`.
+@Suite(.serialized) struct JetStreamTests {
+    @Test func aLogReadsBackEveryRecordInOrder() throws {
+        let server = try NATSServer()
+        let log = try JetStreamLog(NATSConnection(url: server.url, name: "t"), stream: "T", subject: "t.log", replicas: 1)
+        #expect(try log.lastSequence() == 0)
+        #expect(try log.readAll(through: 0).isEmpty)
+        try log.append([[1], [2, 2], []], after: 0)
+        try log.append([[3]], after: 3)
+        #expect(try log.lastSequence() == 4)
+        #expect(try log.readAll(through: 4) == [[1], [2, 2], [], [3]])
+    }
+
+    @Test func anAppendThatDoesNotFollowTheLogsEndIsRefused() throws {
+        let server = try NATSServer()
+        let connection = try NATSConnection(url: server.url, name: "t")
+        let log = try JetStreamLog(connection, stream: "T", subject: "t.log", replicas: 1)
+        try log.append([[1], [2]], after: 0)
+        // A writer that believes the log is empty, or that it ends at 1, writes nothing.
+        #expect(throws: NATSError.self) { try log.append([[9]], after: 0) }
+        #expect(throws: NATSError.self) { try log.append([[9]], after: 1) }
+        #expect(try log.readAll(through: try log.lastSequence()) == [[1], [2]])
+    }
+
+    @Test func aSecondWriterIsFencedOffOnceTheFirstHasWritten() throws {
+        let server = try NATSServer()
+        let first = try JetStreamLog(NATSConnection(url: server.url, name: "a"), stream: "T", subject: "t.log", replicas: 1)
+        let second = try JetStreamLog(NATSConnection(url: server.url, name: "b"), stream: "T", subject: "t.log", replicas: 1)
+        try first.append([[1]], after: 0)
+        let end = try second.lastSequence()
+        try second.append([[2]], after: end)
+        #expect(throws: NATSError.self) { try first.append([[3]], after: 1) }
+        #expect(try first.readAll(through: 2) == [[1], [2]])
+    }
+
+    @Test func aBucketCreatesOnceAndUpdatesOnlyFromTheCurrentRevision() throws {
+        let server = try NATSServer()
+        let bucket = try KeyValueBucket(NATSConnection(url: server.url, name: "t"), bucket: "lease", replicas: 1)
+        #expect(try bucket.get("active") == nil)
+        let created = try #require(try bucket.create("active", Array("a".utf8)))
+        #expect(try bucket.create("active", Array("b".utf8)) == nil)
+        let updated = try #require(try bucket.update("active", Array("b".utf8), revision: created))
+        #expect(try bucket.update("active", Array("c".utf8), revision: created) == nil)
+        let entry = try #require(try bucket.get("active"))
+        #expect(entry.value == Array("b".utf8) && entry.revision == updated)
+    }
+
+    @Test func onlyOneOfTwoStandbysTakesAnAbandonedLeaseAndTheOtherKeepsWaiting() async throws {
+        let server = try NATSServer()
+        let rules = LeaseRules(duration: .milliseconds(600))
+        func lease(_ node: String) throws -> NodeLease {
+            NodeLease(bucket: try KeyValueBucket(NATSConnection(url: server.url, name: node), bucket: "lease", replicas: 1),
+                      node: node, rules: rules)
+        }
+        let dead = try lease("dead")
+        #expect(await dead.acquire() != nil)  // and never renewed: as if its node died
+        let standbys = try [lease("s1"), lease("s2")]
+        let holders = Locked<[(NodeLease, UInt64)]>([])
+        for standby in standbys {
+            Task { if let revision = await standby.acquire() { holders.withLock { $0.append((standby, revision)) } } }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while holders.withLock({ $0.isEmpty }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let (winner, revision) = try #require(holders.withLock { $0.first })
+        winner.keep(from: revision) { reason in Issue.record("the winner lost the lease: \(reason)") }
+        try await Task.sleep(for: .milliseconds(1800))  // three lease durations: the winner renews throughout
+        #expect(holders.withLock { $0.count } == 1)
+        #expect(dead.holder() == winner.node)
+        standbys.forEach { $0.stop() }
+    }
+}
