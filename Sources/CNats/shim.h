@@ -122,4 +122,13 @@ static inline natsStatus lnats_key_value(kvStore **kv, jsCtx *js, const char *bu
     return js_CreateKeyValue(kv, js, &c);
 }
 
+/* Subscribes `handler` to `subject` with no limit on the messages waiting for it (a relay must never drop
+   one: libnats would otherwise drop past 65,536 pending messages). */
+static inline natsStatus lnats_subscribe(natsSubscription **sub, natsConnection *nc, const char *subject,
+                                         natsMsgHandler handler, void *closure) {
+    natsStatus s = natsConnection_Subscribe(sub, nc, subject, handler, closure);
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(*sub, -1, -1);
+    return s;
+}
+
 #endif

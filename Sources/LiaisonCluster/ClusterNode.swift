@@ -24,21 +24,22 @@ public final class ClusterNode: Sendable {
 
     public let configuration: Configuration
     public let lease: NodeLease
-    private let connection: NATSConnection
+    /// The connection to the bus (the relay's messages go over it too).
+    public let bus: NATSConnection
     private let log: JetStreamLog
 
     /// Connects to the bus and opens (creating if needed) the lease bucket and the journal stream.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        connection = try NATSConnection(url: configuration.url, name: "liaison-\(configuration.node)")
-        let bucket = try KeyValueBucket(connection, bucket: Self.leaseBucket, replicas: configuration.replicas)
+        bus = try NATSConnection(url: configuration.url, name: "liaison-\(configuration.node)")
+        let bucket = try KeyValueBucket(bus, bucket: Self.leaseBucket, replicas: configuration.replicas)
         lease = NodeLease(bucket: bucket, node: configuration.node, rules: LeaseRules(duration: configuration.lease))
-        log = try JetStreamLog(connection, stream: Self.journalStream, subject: Self.journalSubject,
+        log = try JetStreamLog(bus, stream: Self.journalStream, subject: Self.journalSubject,
                                replicas: configuration.replicas)
     }
 
     /// Whether the bus is reachable now.
-    public var busConnected: Bool { connection.isConnected }
+    public var busConnected: Bool { bus.isConnected }
 
     /// Reads the whole journal and starts writing after it (call once this node holds the lease).
     public func openJournal(fenced: @escaping @Sendable (String) -> Void) throws -> ExternalJournal {

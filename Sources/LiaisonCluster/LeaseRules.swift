@@ -37,7 +37,10 @@ public struct LeaseRules: Sendable {
 
     /// The standby's move on seeing the entry at `revision` (nil: no entry) at `now`.
     public func move(seeing revision: UInt64?, at now: ContinuousClock.Instant, watch: inout Watch) -> Move {
-        guard let revision else { return .create }
+        guard let revision else {
+            watch = Watch()
+            return .create
+        }
         if watch.revision != revision || watch.since == nil {
             watch = Watch(revision: revision, since: now)
             return .wait

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LiaisonSync
 import Synchronization
 
 /// The cluster's lease on being the active node, kept in a key-value bucket: a thin shell that carries out
@@ -13,6 +14,7 @@ public final class NodeLease: Sendable {
     private let bucket: KeyValueBucket
     private let logger = Logger(label: "liaison.cluster")
     private let stopped = Atomic<Bool>(false)
+    private let seenHolder = Locked<String?>(nil)
 
     public init(bucket: KeyValueBucket, node: String, rules: LeaseRules) {
         self.bucket = bucket
@@ -30,28 +32,40 @@ public final class NodeLease: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
+    /// The node holding the lease as last seen by `acquire` (nil: none, or not looked yet).
+    public var lastSeenHolder: String? { seenHolder.withLock { $0 } }
+
     /// Waits until this node holds the lease; returns the revision it holds it at, or nil once stopped.
-    public func acquire() async -> UInt64? {
+    /// `holderChanged` runs (on the lease thread) whenever another node is seen to hold it after a different
+    /// one, or none, held it.
+    public func acquire(holderChanged: @escaping @Sendable (String) -> Void = { _ in }) async -> UInt64? {
         await withCheckedContinuation { continuation in
-            let thread = Thread { [self] in continuation.resume(returning: waitForLease()) }
+            let thread = Thread { [self] in continuation.resume(returning: waitForLease(holderChanged: holderChanged)) }
             thread.name = "cluster-lease"
             thread.start()
         }
     }
 
-    private func waitForLease() -> UInt64? {
+    private func waitForLease(holderChanged: @Sendable (String) -> Void) -> UInt64? {
         let value = Array(node.utf8)
         var watch = LeaseRules.Watch()
         while !stopped.load(ordering: .relaxed) {
             do {
                 let entry = try bucket.get(Self.key)
+                let holder = entry.map { String(decoding: $0.value, as: UTF8.self) }
+                let previous = seenHolder.withLock { seen in defer { seen = holder }; return seen }
+                if let holder, holder != previous { holderChanged(holder) }
                 switch rules.move(seeing: entry?.revision, at: .now, watch: &watch) {
                 case .create:
-                    if let revision = try bucket.create(Self.key, value) { return revision }
+                    if let revision = try bucket.create(Self.key, value) {
+                        seenHolder.withLock { $0 = node }
+                        return revision
+                    }
                 case .takeOver(let revision):
                     let previous = entry.map { String(decoding: $0.value, as: UTF8.self) } ?? "?"
                     if let revision = try bucket.update(Self.key, value, revision: revision) {
                         logger.notice("node \(node) takes the lease over from \(previous), silent for \(rules.duration)")
+                        seenHolder.withLock { $0 = node }
                         return revision
                     }
                 case .wait:

@@ -8,9 +8,10 @@ import Synchronization
 final class Connection: Peer, @unchecked Sendable {
     /// The lws handle; valid until `closed`.
     let wsi: OpaquePointer
-    /// The domain session this connection owns (it refers back to the connection weakly); nil on the
-    /// echo path, where every message goes back as it came.
-    let session: Session?
+    /// Where this connection's input goes: its session (which refers back to the connection weakly), or in
+    /// cluster mode a relay to the session on the active node; nil on the echo path, where every message
+    /// goes back as it came.
+    private(set) var session: (any SessionEndpoint)?
 
     /// Connections alive in this process (created and not yet freed): what a leak test watches.
     static var liveCount: Int { live.load(ordering: .relaxed) }
@@ -51,12 +52,11 @@ final class Connection: Peer, @unchecked Sendable {
         case untilMessageEnds
     }
 
-    /// A connection for `wsi` with a new session of `hub`, started; or, with `echo`, without one.
-    init(wsi: OpaquePointer, hub: Hub, echo: Bool = false) {
+    /// A connection for `wsi` with an endpoint `sessions` opens for it; or, with `echo`, without one.
+    init(wsi: OpaquePointer, sessions: any SessionOpener, echo: Bool = false) {
         self.wsi = wsi
-        session = echo ? nil : hub.makeSession()
         Self.live.add(1, ordering: .relaxed)
-        session?.start(peer: self)
+        if !echo { session = sessions.open(self) }
     }
 
     deinit { Self.live.subtract(1, ordering: .relaxed) }

@@ -17,10 +17,11 @@ struct HTTPEndpoints: Sendable {
     let protocolDocuments = ProtocolDocuments()
     /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
     let devSecret: String?
-    /// The `.ics` of a calendar feed token (nil: no such feed).
-    let calendar: @Sendable (String) -> String?
-    /// Uploads and downloads (`/v1/files`), answered by the transport as their bodies stream.
-    let files: FileEndpoints
+    /// The `.ics` of a calendar feed token (nil: no such feed); nil on a cluster node that relays.
+    let calendar: (@Sendable (String) -> String?)?
+    /// Uploads and downloads (`/v1/files`), answered by the transport as their bodies stream; nil on a
+    /// cluster node that relays.
+    let files: FileEndpoints?
 
     /// `path` is the request path; `query` its query string (lws hands them over separately).
     func respond(to path: String, query: [String: String]) -> Response {
@@ -34,7 +35,11 @@ struct HTTPEndpoints: Sendable {
                 "connections": connectionCount(),
                 "uptime": Double(uptime.components.seconds) + Double(uptime.components.attoseconds) * 1e-18,
             ]
-            if let health { body["cluster"] = ["node": health.node, "bus": health.busConnected ? "connected" : "lost"] }
+            if let health {
+                var cluster = ["node": health.node, "role": health.role, "bus": health.busConnected ? "connected" : "lost"]
+                if let active = health.active { cluster["active"] = active }
+                body["cluster"] = cluster
+            }
             return json(degraded ? 503 : 200, body)
         case "/metrics":
             ServerMetrics.sessionObjects.record(Session.liveCount)
@@ -52,6 +57,7 @@ struct HTTPEndpoints: Sendable {
             return Response(status: 200, contentType: "application/yaml; charset=utf-8", body: protocolDocuments.asyncAPI)
         case _ where path.hasPrefix("/v1/calendar/") && path.hasSuffix(".ics"):
             let token = String(path.dropFirst("/v1/calendar/".count).dropLast(".ics".count))
+            guard let calendar else { return Self.relayOnly }
             guard let ics = calendar(token) else {
                 return json(404, ["error": "not_found", "message": "no such calendar feed"])
             }
@@ -81,6 +87,11 @@ struct HTTPEndpoints: Sendable {
         }
         return json(200, ["token": token])
     }
+
+    /// What a cluster node that relays WebSockets answers to the HTTP API that needs the domain (files,
+    /// calendar feeds, the admin export): those are served by the active node.
+    static let relayOnly = HTTPResponse.error(
+        503, "unavailable", "this cluster node relays WebSockets to the active node; the HTTP API is served there")
 
     private func json(_ status: UInt32, _ object: [String: any Sendable]) -> Response {
         HTTPResponse.json(status, object)

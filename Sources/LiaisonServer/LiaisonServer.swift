@@ -4,10 +4,12 @@ import LiaisonOutbound
 import Logging
 import Prometheus
 
-/// A Liaison server: the domain hub behind a libwebsockets transport.
+/// A Liaison server: the domain hub behind a libwebsockets transport; or, on a cluster node that relays, the
+/// transport alone, its sessions living on the cluster's active node.
 public final class LiaisonServer: Sendable {
     public let configuration: ServerConfiguration
-    public let hub: Hub
+    /// The domain; nil on a cluster node that relays.
+    public let hub: Hub?
     private let transport: WebSocketServer
     /// The identity provider's keys, when tokens may come from one (`--jwks-url`).
     public let jwks: IdentityProviderKeys?
@@ -15,8 +17,12 @@ public final class LiaisonServer: Sendable {
     private let pushClient: MatrixPushGatewayClient?
 
     /// Opens the data directory and binds the listeners.
-    /// - Parameter metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
-    public init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws {
+    /// - Parameters:
+    ///   - metrics: the registry `/metrics` exports (the one swift-metrics was bootstrapped with).
+    ///   - routing: in cluster mode, wraps the transport the hub reaches clients through, so that frames for
+    ///     sessions relayed from other nodes go over the bus.
+    public init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry,
+                routing: (@Sendable (any Transport) -> any Transport)? = nil) async throws {
         self.configuration = configuration
         let queue = OutboundQueue(backlogLimit: configuration.outboxLimitBytes)
         if let url = configuration.jwksURL {
@@ -32,10 +38,11 @@ public final class LiaisonServer: Sendable {
             let verifier = try await TokenVerifier(
                 secret: configuration.jwtSecret, publicKeyPEM: configuration.jwtPublicKeyPEM, jwks: jwks,
                 rules: configuration.identityProvider)
-            hub = try Hub(
+            let hub = try Hub(
                 configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
-                verifier: verifier, transport: queue, pushClient: pushClient,
+                verifier: verifier, transport: routing?(queue) ?? queue, pushClient: pushClient,
                 externalJournal: configuration.externalJournal)
+            self.hub = hub
             let started = ContinuousClock.now
             let box = ConnectionCountBox()
             let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
@@ -43,7 +50,7 @@ public final class LiaisonServer: Sendable {
                                      devSecret: configuration.dev ? configuration.jwtSecret : nil,
                                      calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) },
                                      files: FileEndpoints(files: hub.files, verifier: verifier))
-            transport = WebSocketServer(configuration: configuration, queue: queue, hub: hub, http: http)
+            transport = WebSocketServer(configuration: configuration, queue: queue, sessions: hub, hub: hub, http: http)
             box.server = transport
             try transport.start()
             await hub.meetings.usePublicURL(configuration.publicURL ?? defaultPublicURL(port: transport.boundPort))
@@ -52,6 +59,21 @@ public final class LiaisonServer: Sendable {
             await pushClient?.shutdown()
             throw error
         }
+    }
+
+    /// A cluster node that relays: binds the listeners and hands each connection to the session `relay` opens
+    /// on the active node (`relay` is given the transport to this node's connections). Opens no data directory.
+    public init(relaying configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry,
+                relay: (any Transport) -> any SessionOpener) throws {
+        self.configuration = configuration
+        let queue = OutboundQueue(backlogLimit: configuration.outboxLimitBytes)
+        (hub, jwks, pushClient) = (nil, nil, nil)
+        let box = ConnectionCountBox()
+        let http = HTTPEndpoints(metrics: metrics, started: .now, connectionCount: { box.count() },
+                                 cluster: configuration.clusterHealth, devSecret: nil, calendar: nil, files: nil)
+        transport = WebSocketServer(configuration: configuration, queue: queue, sessions: relay(queue), hub: nil, http: http)
+        box.server = transport
+        try transport.start()
     }
 
     /// `http://` the ws listener's host (localhost when it listens on every address) and port.
@@ -70,7 +92,11 @@ public final class LiaisonServer: Sendable {
 
     /// Serves until `stop()`; then flushes durable state.
     public func run() async {
-        let maintenance = Task { [hub] in await hub.runMaintenance() }
+        guard let hub else {
+            await transport.run()
+            return
+        }
+        let maintenance = Task { await hub.runMaintenance() }
         let jwksRefresher = Task { [jwks] in await jwks?.keepFresh() }
         await transport.run()
         maintenance.cancel()
@@ -83,9 +109,9 @@ public final class LiaisonServer: Sendable {
         await pushClient?.shutdown()
     }
 
-    /// Begins a graceful shutdown: clients get 1001, `run()` returns once they are gone.
-    public func stop() {
-        transport.stop()
+    /// Begins a graceful shutdown: clients get 1001 (with `reason`), `run()` returns once they are gone.
+    public func stop(reason: String = "server shutting down") {
+        transport.stop(reason: reason)
     }
 }
 

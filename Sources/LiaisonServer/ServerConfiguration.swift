@@ -48,13 +48,18 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-/// What `/healthz` says of a cluster node: its name, and whether it reaches the bus (if not, it is degraded).
+/// What `/healthz` says of a cluster node: its name, its role (`active`, or `relay` while another node is
+/// active), the active node, and whether it reaches the bus (if not, it is degraded).
 public struct ClusterHealth: Sendable {
     public let node: String
+    public let role: String
+    public let active: String?
     public let busConnected: Bool
 
-    public init(node: String, busConnected: Bool) {
+    public init(node: String, role: String, active: String?, busConnected: Bool) {
         self.node = node
+        self.role = role
+        self.active = active
         self.busConnected = busConnected
     }
 }

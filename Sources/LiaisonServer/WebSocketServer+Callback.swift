@@ -62,12 +62,12 @@ extension WebSocketServer {
     private func established(_ wsi: OpaquePointer, slot: UnsafeMutableRawPointer?) {
         guard let slot else { return }
         let echo = configuration.echoPath.map { $0 == requestPath(wsi) } ?? false
-        let connection = Connection(wsi: wsi, hub: hub, echo: echo)
+        let connection = Connection(wsi: wsi, sessions: sessions, echo: echo)
         if configuration.compression { connection.compressed = Self.limitCompressionMemory(wsi) }
         slot.storeBytes(of: Unmanaged<AnyObject>.passRetained(connection).toOpaque(), as: UnsafeMutableRawPointer?.self)
         connections[ObjectIdentifier(connection)] = connection
         ServerMetrics.connections.record(liveConnections.wrappingAdd(1, ordering: .relaxed).newValue)
-        if closingAll { requestClose(connection, .goingAway, "server shutting down") }
+        if closingAll { requestClose(connection, .goingAway, stopReason.withLock { $0 }) }
     }
 
     private func receive(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) -> Int32 {
@@ -252,7 +252,8 @@ extension WebSocketServer {
         }
         if isStopping && !closingAll {
             closingAll = true
-            for connection in connections.values { requestClose(connection, .goingAway, "server shutting down") }
+            let reason = stopReason.withLock { $0 }
+            for connection in connections.values { requestClose(connection, .goingAway, reason) }
         }
     }
 

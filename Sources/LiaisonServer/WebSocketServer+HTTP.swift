@@ -18,7 +18,16 @@ extension WebSocketServer {
         let request = readRequest(wsi, path: path)
         let exchange = HTTPExchange(wsi: wsi, request: request)
         slot.storeBytes(of: Unmanaged.passRetained(exchange).toOpaque(), as: UnsafeMutableRawPointer?.self)
-        let files = http.files
+        let needsDomain = path == FileEndpoints.uploadPath || path == AdminExportEndpoint.path
+            || path.hasPrefix(FileEndpoints.downloadPrefix)
+        guard let files = http.files, let adminExport else {
+            var answer = needsDomain ? HTTPEndpoints.relayOnly
+                : request.method == .get ? http.respond(to: path, query: request.query)
+                : HTTPResponse.error(405, "method_not_allowed", "\(path) does not take this method")
+            answer.closesConnection = needsDomain || request.method != .get
+            continueHTTP(exchange, .respond(answer))
+            return 0
+        }
         switch request.method {
         case .post where path == FileEndpoints.uploadPath:
             if var refusal = files.refusal(of: request) {
@@ -87,8 +96,8 @@ extension WebSocketServer {
     }
 
     func receiveHTTPBody(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer, slot: UnsafeMutableRawPointer?) -> Int32 {
-        guard let exchange = exchange(in: slot), exchange.response == nil else { return 0 }
-        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, Int32(http.files.files.configuration.bodyTimeout.rounded(.up)))
+        guard let exchange = exchange(in: slot), exchange.response == nil, let files = http.files else { return 0 }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, Int32(files.files.configuration.bodyTimeout.rounded(.up)))
         if exchange.upload != nil {
             _ = append(Array(bytes), to: exchange)
         } else {
@@ -179,7 +188,7 @@ extension WebSocketServer {
     private func finishUpload(_ exchange: HTTPExchange) {
         guard let upload = exchange.upload else { return }
         exchange.upload = nil
-        let files = http.files
+        guard let files = http.files else { return }
         Task { [queue] in
             queue.http(exchange, .respond(await files.finish(upload, device: exchange.request.device)))
         }

@@ -13,12 +13,15 @@ final class WebSocketServer: @unchecked Sendable {
     let configuration: ServerConfiguration
     let queue: OutboundQueue
     let http: HTTPEndpoints
-    /// `GET /v1/admin/export`, streamed.
-    let adminExport: AdminExportEndpoint
-    let hub: Hub
+    /// `GET /v1/admin/export`, streamed; nil on a cluster node that relays.
+    let adminExport: AdminExportEndpoint?
+    /// Opens each connection's session: the hub, or a relay to the cluster's active node.
+    let sessions: any SessionOpener
     let logger = Logger(label: "liaison.transport")
 
     private let stopping = Atomic<Bool>(false)
+    /// The close reason clients get at the stop.
+    let stopReason = Locked("server shutting down")
     private let finished = Locked<CheckedContinuation<Void, Never>?>(nil)
     let liveConnections = Atomic<Int>(0)
 
@@ -43,12 +46,15 @@ final class WebSocketServer: @unchecked Sendable {
     private let extensions: UnsafeMutablePointer<lws_extension>
     private var cStrings: [UnsafeMutablePointer<CChar>] = []
 
-    init(configuration: ServerConfiguration, queue: OutboundQueue, hub: Hub, http: HTTPEndpoints) {
+    /// A server whose connections `sessions` opens; `hub` serves the HTTP API that needs the domain (none
+    /// without it: a cluster node that relays).
+    init(configuration: ServerConfiguration, queue: OutboundQueue, sessions: any SessionOpener, hub: Hub?,
+         http: HTTPEndpoints) {
         self.configuration = configuration
         self.queue = queue
-        self.hub = hub
+        self.sessions = sessions
         self.http = http
-        adminExport = AdminExportEndpoint(hub: hub)
+        adminExport = hub.map { AdminExportEndpoint(hub: $0) }
         protocols = .allocate(capacity: 2)
         retryPolicy = .allocate(capacity: 1)
         extensions = .allocate(capacity: 2)
@@ -153,8 +159,9 @@ final class WebSocketServer: @unchecked Sendable {
         context = nil
     }
 
-    /// Starts a graceful stop: every client is closed with 1001, then the loop ends.
-    func stop() {
+    /// Starts a graceful stop: every client is closed with 1001 and `reason`, then the loop ends.
+    func stop(reason: String = "server shutting down") {
+        stopReason.withLock { $0 = reason }
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         queue.interrupt()
         // Wake the loop again once the grace has passed, in case no client answers.

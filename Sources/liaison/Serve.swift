@@ -53,45 +53,34 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory.liaison(registry: metrics))
 
-        var configuration = try resolveConfiguration()
-        if let clusterConfiguration = try cluster.resolve() {
-            try await joinCluster(clusterConfiguration, server: &configuration.server)
+        let configuration = try resolveConfiguration()
+        if let cluster = try cluster.resolve() {
+            try await serveClusterNode(cluster, configuration, metrics: metrics)
+        } else {
+            let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
+            printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
+            await runUntilSignalled(server)
         }
-        let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
-        printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
+        print("liaison: stopped")
+    }
 
+    /// Runs `server` until SIGTERM or SIGINT stops it (then `alsoOnSignal` runs too).
+    func runUntilSignalled(_ server: LiaisonServer, alsoOnSignal: @escaping @Sendable () -> Void = {}) async {
         let signals = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { server.stop() }
+            source.setEventHandler {
+                alsoOnSignal()
+                server.stop()
+            }
             source.resume()
             return source
         }
         await server.run()
         signals.forEach { $0.cancel() }
-        print("liaison: stopped")
     }
 
-    /// Cluster mode: waits until this node holds the lease on being the active node, then starts from the
-    /// journal in JetStream. A node that loses the lease (or finds that another node wrote to the journal)
-    /// stops at once, exit status 3, so that only one node ever writes; a supervisor restarts it as a standby.
-    private func joinCluster(_ cluster: ClusterNode.Configuration, server: inout ServerConfiguration) async throws {
-        let node = try ClusterNode(configuration: cluster)
-        print("liaison: node \(cluster.node) of the cluster on \(cluster.url): waiting for the lease on being active (held by \(node.lease.holder() ?? "nobody"))")
-        fflush(nil)
-        guard let revision = await node.lease.acquire() else { throw CancellationError() }
-        let stop: @Sendable (String) -> Void = { reason in
-            FileHandle.standardError.write(Data("liaison: node \(cluster.node) stops: \(reason)\n".utf8))
-            Foundation.exit(3)
-        }
-        node.lease.keep(from: revision, lost: stop)
-        try Hub.discardJournaledState(in: server.dataDirectory)
-        server.externalJournal = try node.openJournal(fenced: stop)
-        server.clusterHealth = { ClusterHealth(node: cluster.node, busConnected: node.busConnected) }
-        print("liaison: node \(cluster.node) is active: \(server.externalJournal?.records.count ?? 0) journal records read")
-    }
-
-    private struct Resolved {
+    struct Resolved {
         var server: ServerConfiguration
         var devSecret: Bool
     }
@@ -190,7 +179,7 @@ struct Serve: AsyncParsableCommand {
         return path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path
     }
 
-    private func printBanner(_ configuration: Resolved, port: Int, tlsPort: Int) {
+    func printBanner(_ configuration: Resolved, port: Int, tlsPort: Int) {
         let server = configuration.server
         var lines = ["liaison: serving"]
         lines.append("  ws   ws://\(server.host):\(port)/ws")

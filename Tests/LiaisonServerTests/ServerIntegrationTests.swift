@@ -118,7 +118,7 @@ import Testing
                     for cycle in stride(from: lane, to: cycles, by: concurrency) {
                         let user = "churn\(cycle)"
                         let client = try await harness.connect(user, role: .msl, device: "phone")
-                        for session in harness.server.hub.registry.sessions(of: UserKey(tenant: "acme", user: user)) {
+                        for session in try #require(harness.server.hub).registry.sessions(of: UserKey(tenant: "acme", user: user)) {
                             watched.append(Watched(session))
                         }
                         client.close()

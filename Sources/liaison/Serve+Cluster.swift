@@ -1,0 +1,61 @@
+import Foundation
+import LiaisonCluster
+import LiaisonCore
+import LiaisonServer
+import LiaisonSync
+import Prometheus
+
+/// `serve --cluster`: every node serves WebSockets; one node at a time, the one holding the lease, is active
+/// (it runs the hub, with its journal in JetStream), the others relay their connections' sessions to it.
+extension Serve {
+    /// Relays until this node holds the lease, then serves as the active node on the same ports until
+    /// stopped. An active node that loses the lease, or finds that another node wrote to the journal, stops
+    /// at once with exit status 3, so that two nodes never write; a supervisor restarts it (as a relay).
+    func serveClusterNode(_ cluster: ClusterNode.Configuration, _ resolved: Resolved,
+                          metrics: PrometheusCollectorRegistry) async throws {
+        let node = try ClusterNode(configuration: cluster)
+        var configuration = resolved
+        configuration.server.clusterHealth = {
+            ClusterHealth(node: cluster.node, role: "relay", active: node.lease.lastSeenHolder, busConnected: node.busConnected)
+        }
+        let edge = Locked<RelayEdge?>(nil)
+        let relay = try LiaisonServer(relaying: configuration.server, metrics: metrics) { transport in
+            let made = try! RelayEdge(node: cluster.node, bus: node.bus, transport: transport)
+            edge.withLock { $0 = made }
+            return made
+        }
+        print("liaison: node \(cluster.node) of the cluster on \(cluster.url) relays to the active node (now \(node.lease.holder() ?? "none")) until it holds the lease")
+        printBanner(configuration, port: relay.port, tlsPort: relay.tlsPort)
+        let relaying = Task { await runUntilSignalled(relay) { node.lease.stop() } }
+        let revision = await node.lease.acquire { holder in
+            guard holder != cluster.node else { return }
+            edge.withLock { $0 }?.closeAll(reason: "the cluster's active node is now \(holder); reconnect")
+        }
+        relay.stop(reason: "this node becomes the cluster's active node; reconnect")
+        await relaying.value
+        edge.withLock { $0 }?.stop()
+        guard let revision else { return }
+
+        let stop: @Sendable (String) -> Void = { reason in
+            FileHandle.standardError.write(Data("liaison: node \(cluster.node) stops: \(reason)\n".utf8))
+            Foundation.exit(3)
+        }
+        node.lease.keep(from: revision, lost: stop)
+        try Hub.discardJournaledState(in: configuration.server.dataDirectory)
+        configuration.server.externalJournal = try node.openJournal(fenced: stop)
+        configuration.server.clusterHealth = {
+            ClusterHealth(node: cluster.node, role: "active", active: cluster.node, busConnected: node.busConnected)
+        }
+        configuration.server.port = relay.port
+        if relay.tlsEnabled { configuration.server.tlsPort = relay.tlsPort }
+        let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics) { local in
+            RoutingTransport(local: local, bus: node.bus)
+        }
+        guard let hub = server.hub else { return }
+        let core = try RelayCore(sessions: hub, bus: node.bus)
+        print("liaison: node \(cluster.node) is active: \(configuration.server.externalJournal?.records.count ?? 0) journal records read")
+        printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
+        await runUntilSignalled(server) { node.lease.stop() }
+        core.stop()
+    }
+}

@@ -1,0 +1,38 @@
+import Testing
+@testable import LiaisonCluster
+
+/// The binary form of what relaying nodes and the active node tell each other.
+@Suite struct RelayMessageTests {
+    static let messages: [RelayMessage] = [
+        .opened(edge: "b", connection: 1 << 40),
+        .text(edge: "node-2", connection: 7, Array(#"{"type":"hello"}"#.utf8)),
+        .text(edge: "b", connection: 7, []),
+        .binary(edge: "b", connection: 8),
+        .closed(edge: "b", connection: .max),
+        .progress(edge: "c", [.init(connection: 1, received: 640, backlog: 0), .init(connection: 2, received: 0, backlog: 9)]),
+        .progress(edge: "c", []),
+        .alive(edge: "c"),
+        .frame(connections: [1, 2, 3], binary: false, Array("frame".utf8)),
+        .frame(connections: [], binary: true, []),
+        .close(connection: 5, code: 4409, reason: "replaced by a new connection of this device"),
+    ]
+
+    @Test(arguments: messages) func everyMessageReadsBackAsItWasWritten(_ message: RelayMessage) {
+        #expect(RelayMessage(message.bytes) == message)
+    }
+
+    @Test func aFrameHeaderFollowedByItsPayloadIsTheWholeFrameMessage() {
+        let payload = Array("shared bytes".utf8)
+        let bytes = RelayMessage.frameHeader(connections: [4, 5], binary: false) + payload
+        #expect(RelayMessage(bytes) == .frame(connections: [4, 5], binary: false, payload))
+    }
+
+    @Test(arguments: [[], [0], [9], [1, 1, 65], [6, 3, 65], [5, 1, 65, 0, 0, 0, 1, 0]] as [[UInt8]])
+    func bytesThatAreNoWholeMessageAreRefused(_ bytes: [UInt8]) {
+        #expect(RelayMessage(bytes) == nil)
+    }
+
+    @Test func trailingBytesAfterAMessageAreRefused() {
+        #expect(RelayMessage(RelayMessage.alive(edge: "b").bytes + [0]) == nil)
+    }
+}
