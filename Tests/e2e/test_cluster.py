@@ -67,9 +67,9 @@ def nats(tmp_path):
     bus.stop()
 
 
-def start_node(server_factory, nats: NATS, name: str, secret: str, *, wait: bool = True, **flags):
+def start_node(server_factory, nats: NATS, name: str, secret: str, *, wait: bool = True, extra_args=(), **flags):
     return server_factory(secret=secret, wait=wait, rate_limit=100000, extra_args=[
-        "--cluster", nats.url, "--node", name, "--cluster-lease", str(LEASE)], **flags)
+        "--cluster", nats.url, "--node", name, "--cluster-lease", str(LEASE), *extra_args], **flags)
 
 
 def healthz(node) -> tuple[int, dict]:
@@ -227,6 +227,24 @@ async def test_killing_the_active_node_under_load_loses_no_acknowledged_message_
     replayed = [(x["seq"], x["client_msg_id"]) for x in msgs if x["room"] == room]
     assert replayed == sorted((seq, cmid) for cmid, seq in acked.items()), replayed[:5]
     print(f"failover: a node was active {failover:.2f} s after the kill; {len(sent)} sent, all present once")
+
+
+async def test_provisioned_users_and_pushers_outlive_the_active_node(server_factory, nats):
+    """What is not a room's (the people directory, push registrations) is in the journal too: the node that
+    takes over knows the users an admin provisioned and the devices' pushers, though none of them reconnected."""
+    gateway = ["--push-gateway", "main=http://127.0.0.1:9"]
+    a = start_node(server_factory, nats, "a", "p" * 32, extra_args=gateway)
+    b = start_node(server_factory, nats, "b", "p" * 32, extra_args=gateway)
+    admin = await b.login("root", "admin")
+    await admin.ok("user.put", user="hito", role="hcp", name="Dr Hana Ito", areas=[])
+    phone = await b.login("ana", "hcp", device="phone")
+    await phone.ok("push.register", gateway="main", app_id="com.example.liaison", pushkey="k-ana")
+    a.kill()
+    assert wait_for_active([b]) is b
+    m = await b.login("mlaine", "msl", name="Mika Laine")
+    assert [u["user"] for u in (await m.ok("user.search", query="hana"))["users"]] == ["hito"]
+    tablet = await b.login("ana", "hcp", device="tablet")
+    assert [(p["device"], p["pushkey"]) for p in (await tablet.ok("push.list"))["pushers"]] == [("phone", "k-ana")]
 
 
 async def test_a_node_that_loses_the_bus_answers_unavailable_and_degraded_then_recovers(server_factory, nats):

@@ -4,13 +4,18 @@ import LiaisonSync
 /// The users the server knows, per tenant: learned at `hello` or provisioned with `user.put`.
 ///
 /// Persisted as JSON lines in `users.jsonl` (the last line for a user wins); a change is synced on the
-/// storage queue before `put` returns, so no task blocks on the disk.
+/// storage queue before `put` returns, so no task blocks on the disk. With a journal, each change is also
+/// a `user.put` record of it, durable before `put` returns: in cluster mode the node that takes over
+/// rebuilds the directory from those.
 public final class UserDirectory: Sendable {
     private let users: Locked<[UserKey: UserRecord]>
     private let file: any AppendableFile
     private let io: IOQueue
+    private let journal: (any JournalWriter)?
 
-    public init(directory: String, fileSystem: any FileSystem, io: IOQueue) throws {
+    /// Opens `users.jsonl` in `directory`, then applies the `user.put` records among `records` (a journal's).
+    public init(directory: String, fileSystem: any FileSystem, io: IOQueue, journal: (any JournalWriter)? = nil,
+                records: [Data] = []) throws {
         let path = Path.join(directory, "users.jsonl")
         var known: [UserKey: UserRecord] = [:]
         if var data = try fileSystem.contents(of: path) {
@@ -28,9 +33,16 @@ public final class UserDirectory: Sendable {
                 }
             }
         }
+        let decoder = JSONDecoder()
+        for data in records {
+            guard let record = try? decoder.decode(UserPutRecord.self, from: data), record.type == UserPutRecord.type
+            else { continue }
+            known[record.user.key] = record.user
+        }
         users = Locked(known)
         file = try fileSystem.openDurably(path)
         self.io = io
+        self.journal = journal
     }
 
     /// The user `user` of `tenant`, if known.
@@ -56,8 +68,13 @@ public final class UserDirectory: Sendable {
             users[record.key] = record
             return true
         }
-        if changed { try await io.run { [file] in try file.sync() } }
-        return changed
+        guard changed else { return false }
+        try await io.run { [file] in try file.sync() }
+        if let journal {
+            let bytes = Array(try JSONEncoder().encode(UserPutRecord(user: record)))
+            await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
+        }
+        return true
     }
 
     /// Up to `limit` users of `tenant` that `include` accepts, sorted by name (then id).

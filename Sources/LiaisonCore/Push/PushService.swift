@@ -39,6 +39,8 @@ public actor PushService {
     private let audit: AuditLog
     private let path: String
     private let fileSystem: any FileSystem
+    /// Where each change to a user's pushers is also recorded (nil: only pushers.json).
+    private let journal: (any JournalWriter)?
     private let io = IOQueue(label: "liaison.push")
     private let logger = Logger(label: "liaison.push")
 
@@ -55,16 +57,26 @@ public actor PushService {
     private var underway: [Int: Task<Void, Never>] = [:]
     private var nextTicket = 0
 
+    /// Loads `pushers.json`, then applies the `push.pushers` records among `records` (a journal's). With a
+    /// journal, each change is also recorded there (in cluster mode the node that takes over rebuilds from it).
     init(configuration: PushConfiguration, client: (any PushGatewayClient)?, dataDirectory: String,
-         registry: SessionRegistry, audit: AuditLog, fileSystem: any FileSystem) throws {
+         registry: SessionRegistry, audit: AuditLog, fileSystem: any FileSystem, journal: (any JournalWriter)? = nil,
+         records: [Data] = []) throws {
         self.configuration = configuration
         self.client = client
         self.registry = registry
         self.audit = audit
         self.fileSystem = fileSystem
+        self.journal = journal
         path = Path.join(dataDirectory, "pushers.json")
         let stored = try fileSystem.contents(of: path).map { try JSONDecoder().decode([Pusher].self, from: Data($0)) } ?? []
         book = PusherBook(stored)
+        let decoder = JSONDecoder()
+        for data in records {
+            guard let record = try? decoder.decode(PushersRecord.self, from: data), record.type == PushersRecord.type
+            else { continue }
+            book.replace(record.owner, with: record.pushers)
+        }
         withPushers = Locked(Set(book.byUser.keys))
     }
 
@@ -82,16 +94,18 @@ public actor PushService {
             tenant: caller.record.tenant, user: caller.record.user, device: caller.device, gateway: params.gateway,
             appID: params.appID, pushkey: params.pushkey, pushkeyTS: Int64(Date().timeIntervalSince1970),
             deviceName: params.deviceName, lang: params.lang)
+        let before = book
         try book.register(pusher, limitPerDevice: configuration.pushersPerDevice)
-        try await saved()
+        try await saved(since: before)
         audit.record(AuditEvent("push.register", tenant: pusher.tenant, actor: pusher.user, device: pusher.device,
                                 detail: ["gateway": pusher.gateway, "app_id": pusher.appID]))
     }
 
     /// Removes one of the caller's pushers.
     func unregister(_ params: Request.PushUnregister, caller: Caller) async throws(ProtocolError) {
+        let before = book
         try book.unregister(PusherKey(appID: params.appID, pushkey: params.pushkey), of: caller.key)
-        try await saved()
+        try await saved(since: before)
         audit.record(AuditEvent("push.unregister", tenant: caller.record.tenant, actor: caller.record.user,
                                 device: caller.device, detail: ["app_id": params.appID]))
     }
@@ -106,8 +120,17 @@ public actor PushService {
         withPushers.withLock { set in set.isEmpty ? [] : users.filter(set.contains) }
     }
 
-    private func saved() async throws(ProtocolError) {
+    /// Persists the book after a change; `before` is the book before it, so the journal gets a record of
+    /// each user whose pushers changed.
+    private func saved(since before: PusherBook) async throws(ProtocolError) {
         withPushers.withLock { $0 = Set(book.byUser.keys) }
+        if let journal {
+            let owners = Set(before.byUser.keys).union(book.byUser.keys).filter { before.byUser[$0] != book.byUser[$0] }
+            for owner in owners {
+                let bytes = (try? Array(JSONEncoder().encode(PushersRecord(owner: owner, pushers: book.byUser[owner] ?? [])))) ?? []
+                await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
+            }
+        }
         let all = book.all.sorted { ($0.user, $0.device, $0.appID) < ($1.user, $1.device, $1.appID) }
         do {
             let bytes = Array(try JSONEncoder().encode(all))
@@ -284,6 +307,7 @@ public actor PushService {
             ]))
         }
         guard !rejected.isEmpty else { return }
+        let before = book
         let removed = book.reject(Set(rejected), among: attempt.devices)
         for pusher in removed {
             PushMetrics.rejected.increment()
@@ -291,6 +315,6 @@ public actor PushService {
                                     detail: ["gateway": attempt.gateway, "type": attempt.kind.rawValue,
                                              "event": attempt.event, "app_id": pusher.appID]))
         }
-        if !removed.isEmpty { try? await saved() }
+        if !removed.isEmpty { try? await saved(since: before) }
     }
 }

@@ -32,6 +32,15 @@ struct PusherBook: Sendable {
         (byUser[user] ?? []).sorted { ($0.device, $0.appID, $0.pushkey) < ($1.device, $1.appID, $1.pushkey) }
     }
 
+    /// Sets `user`'s pushers to `pushers` (a journal record of them), taking their keys from whoever had them.
+    mutating func replace(_ user: UserKey, with pushers: [Pusher]) {
+        for pusher in byUser[user] ?? [] { remove(pusher.key) }
+        for pusher in pushers {
+            remove(pusher.key)
+            insert(pusher)
+        }
+    }
+
     /// Removes the pushers a gateway rejected; returns those that were still registered.
     mutating func reject(_ pushkeys: Set<String>, among sent: [Pusher]) -> [Pusher] {
         var removed: [Pusher] = []

@@ -45,14 +45,6 @@ public final class Hub: Sendable {
         self.transport = transport
         self.verifier = verifier
         storage = IOQueue(label: "liaison.storage")
-        // Its own queue: a hello that learns a user must not wait behind a long snapshot.
-        directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: IOQueue(label: "liaison.users"))
-        audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
-        registry = SessionRegistry()
-        presence = PresenceService(
-            grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
-        push = try PushService(configuration: configuration.push, client: pushClient, dataDirectory: dataPath,
-                               registry: registry, audit: audit, fileSystem: fileSystem)
         let records: [Data]
         if let externalJournal {
             (journal, records) = (externalJournal.writer, externalJournal.records)
@@ -64,6 +56,15 @@ public final class Hub: Sendable {
             journal = try Journal(
                 directory: journalDirectory, mode: configuration.fsync, lastSegment: lastSegment, fileSystem: fileSystem)
         }
+        // Its own queue: a hello that learns a user must not wait behind a long snapshot.
+        directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: IOQueue(label: "liaison.users"),
+                                      journal: journal, records: records)
+        audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
+        registry = SessionRegistry()
+        presence = PresenceService(
+            grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
+        push = try PushService(configuration: configuration.push, client: pushClient, dataDirectory: dataPath,
+                               registry: registry, audit: audit, fileSystem: fileSystem, journal: journal, records: records)
         rooms = try RoomService(
             dataDirectory: dataPath, journal: journal, records: records, memoryMessages: configuration.roomMemoryMessages,
             retention: configuration.retention, transport: transport, registry: registry, audit: audit, directory: directory, push: push, fileSystem: fileSystem)
