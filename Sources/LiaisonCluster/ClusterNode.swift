@@ -41,6 +41,12 @@ public final class ClusterNode: Sendable {
     /// Whether the bus is reachable now.
     public var busConnected: Bool { bus.isConnected }
 
+    /// Closes the connection to the bus (at the end: libnats keeps the process alive while one is open).
+    public func close() {
+        lease.stop()
+        bus.close()
+    }
+
     /// Reads the whole journal and starts writing after it (call once this node holds the lease).
     public func openJournal(fenced: @escaping @Sendable (String) -> Void) throws -> ExternalJournal {
         try JetStreamJournal.open(log, fenced: fenced)

@@ -22,6 +22,16 @@ public final class NodeLease: Sendable {
         self.rules = rules
     }
 
+    /// Publishes where clients reach this node (`url.NODE`), for the nodes that redirect to it while it is active.
+    public func publish(url: String) throws {
+        try bucket.put("url.\(node)", Array(url.utf8))
+    }
+
+    /// Where clients reach `node`, as it published it (nil: unknown, or the bus cannot be asked).
+    public func url(of node: String) -> String? {
+        (try? bucket.get("url.\(node)")).flatMap { $0.map { String(decoding: $0.value, as: UTF8.self) } }
+    }
+
     /// The node holding the lease now, if any (nil also when the bus cannot be asked).
     public func holder() -> String? {
         (try? bucket.get(Self.key)).flatMap { $0.map { String(decoding: $0.value, as: UTF8.self) } }

@@ -13,6 +13,9 @@ struct HTTPEndpoints: Sendable {
     let connectionCount: @Sendable () -> Int
     /// Cluster mode: the node's name and its link to the bus.
     let cluster: (@Sendable () -> ClusterHealth)?
+    /// On a cluster node that relays: the base URL of the active node, where the HTTP API that needs the
+    /// domain is served (nil while unknown).
+    var activeURL: (@Sendable () -> String?)? = nil
     let console = StaticFiles()
     let protocolDocuments = ProtocolDocuments()
     /// The HS256 secret `GET /dev/token` signs with; nil unless the server runs with `--dev`.
@@ -57,7 +60,7 @@ struct HTTPEndpoints: Sendable {
             return Response(status: 200, contentType: "application/yaml; charset=utf-8", body: protocolDocuments.asyncAPI)
         case _ where path.hasPrefix("/v1/calendar/") && path.hasSuffix(".ics"):
             let token = String(path.dropFirst("/v1/calendar/".count).dropLast(".ics".count))
-            guard let calendar else { return Self.relayOnly }
+            guard let calendar else { return relayAnswer(path: path, query: query) }
             guard let ics = calendar(token) else {
                 return json(404, ["error": "not_found", "message": "no such calendar feed"])
             }
@@ -89,9 +92,21 @@ struct HTTPEndpoints: Sendable {
     }
 
     /// What a cluster node that relays WebSockets answers to the HTTP API that needs the domain (files,
-    /// calendar feeds, the admin export): those are served by the active node.
-    static let relayOnly = HTTPResponse.error(
-        503, "unavailable", "this cluster node relays WebSockets to the active node; the HTTP API is served there")
+    /// calendar feeds, the admin export), served by the active node: a redirect there (307: the method and
+    /// body are sent again), or 503 while the active node is not known.
+    func relayAnswer(path: String, query: [String: String]) -> Response {
+        guard let base = activeURL?() else {
+            return HTTPResponse.error(
+                503, "unavailable", "this cluster node relays WebSockets; the active node that serves this is not known yet")
+        }
+        var components = URLComponents()
+        components.path = path
+        components.queryItems = query.isEmpty ? nil : query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        let location = base + (components.string ?? path)
+        var response = HTTPResponse.json(307, ["error": "moved", "message": "served by the cluster's active node", "location": location])
+        response.headers.append((name: "Location", value: location))
+        return response
+    }
 
     private func json(_ status: UInt32, _ object: [String: any Sendable]) -> Response {
         HTTPResponse.json(status, object)

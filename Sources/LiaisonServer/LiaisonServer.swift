@@ -63,18 +63,23 @@ public final class LiaisonServer: Sendable {
 
     /// A cluster node that relays: binds the listeners and hands each connection to the session `relay` opens
     /// on the active node (`relay` is given the transport to this node's connections). Opens no data directory.
+    /// `activeURL` gives the active node's base URL, where the HTTP API that needs the domain redirects.
     public init(relaying configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry,
-                relay: (any Transport) -> any SessionOpener) throws {
+                activeURL: @escaping @Sendable () -> String?, relay: (any Transport) -> any SessionOpener) throws {
         self.configuration = configuration
         let queue = OutboundQueue(backlogLimit: configuration.outboxLimitBytes)
         (hub, jwks, pushClient) = (nil, nil, nil)
         let box = ConnectionCountBox()
-        let http = HTTPEndpoints(metrics: metrics, started: .now, connectionCount: { box.count() },
+        var http = HTTPEndpoints(metrics: metrics, started: .now, connectionCount: { box.count() },
                                  cluster: configuration.clusterHealth, devSecret: nil, calendar: nil, files: nil)
+        http.activeURL = activeURL
         transport = WebSocketServer(configuration: configuration, queue: queue, sessions: relay(queue), hub: nil, http: http)
         box.server = transport
         try transport.start()
     }
+
+    /// How clients reach this server: `--public-url`, else `http://` the ws listener's host and port.
+    public var publicURL: String { configuration.publicURL ?? defaultPublicURL(port: transport.boundPort) }
 
     /// `http://` the ws listener's host (localhost when it listens on every address) and port.
     private func defaultPublicURL(port: Int) -> String {

@@ -21,7 +21,7 @@ extension WebSocketServer {
         let needsDomain = path == FileEndpoints.uploadPath || path == AdminExportEndpoint.path
             || path.hasPrefix(FileEndpoints.downloadPrefix)
         guard let files = http.files, let adminExport else {
-            var answer = needsDomain ? HTTPEndpoints.relayOnly
+            var answer = needsDomain ? http.relayAnswer(path: path, query: request.query)
                 : request.method == .get ? http.respond(to: path, query: request.query)
                 : HTTPResponse.error(405, "method_not_allowed", "\(path) does not take this method")
             answer.closesConnection = needsDomain || request.method != .get

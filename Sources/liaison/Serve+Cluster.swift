@@ -4,6 +4,7 @@ import LiaisonCore
 import LiaisonServer
 import LiaisonSync
 import Prometheus
+import Synchronization
 
 /// `serve --cluster`: every node serves WebSockets; one node at a time, the one holding the lease, is active
 /// (it runs the hub, with its journal in JetStream), the others relay their connections' sessions to it.
@@ -12,29 +13,50 @@ extension Serve {
     /// stopped. An active node that loses the lease, or finds that another node wrote to the journal, stops
     /// at once with exit status 3, so that two nodes never write; a supervisor restarts it (as a relay).
     func serveClusterNode(_ cluster: ClusterNode.Configuration, _ resolved: Resolved,
-                          metrics: PrometheusCollectorRegistry) async throws {
+                          metrics: PrometheusCollectorRegistry, signals: StopSignals) async throws {
         let node = try ClusterNode(configuration: cluster)
         var configuration = resolved
         configuration.server.clusterHealth = {
             ClusterHealth(node: cluster.node, role: "relay", active: node.lease.lastSeenHolder, busConnected: node.busConnected)
         }
         let edge = Locked<RelayEdge?>(nil)
-        let relay = try LiaisonServer(relaying: configuration.server, metrics: metrics) { transport in
+        // The active node's URL, for redirects: read on the service thread, so looked up on a thread of its own.
+        let activeURL = Locked<String?>(nil)
+        let relaying = Atomic<Bool>(true)
+        let lookup = Thread {
+            while relaying.load(ordering: .relaxed) {
+                let url = node.lease.lastSeenHolder.flatMap { node.lease.url(of: $0) }
+                activeURL.withLock { $0 = url }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        lookup.start()
+        defer { relaying.store(false, ordering: .relaxed) }
+        let relay = try LiaisonServer(relaying: configuration.server, metrics: metrics,
+                                      activeURL: { activeURL.withLock { $0 } }) { transport in
             let made = try! RelayEdge(node: cluster.node, bus: node.bus, transport: transport)
             edge.withLock { $0 = made }
             return made
         }
         print("liaison: node \(cluster.node) of the cluster on \(cluster.url) relays to the active node (now \(node.lease.holder() ?? "none")) until it holds the lease")
         printBanner(configuration, port: relay.port, tlsPort: relay.tlsPort)
-        let relaying = Task { await runUntilSignalled(relay) { node.lease.stop() } }
+        signals.onStop {
+            node.lease.stop()
+            relay.stop()
+        }
+        let relayTask = Task { await relay.run() }
         let revision = await node.lease.acquire { holder in
             guard holder != cluster.node else { return }
             edge.withLock { $0 }?.closeAll(reason: "the cluster's active node is now \(holder); reconnect")
         }
         relay.stop(reason: "this node becomes the cluster's active node; reconnect")
-        await relaying.value
+        await relayTask.value
+        relaying.store(false, ordering: .relaxed)
         edge.withLock { $0 }?.stop()
-        guard let revision else { return }
+        guard let revision, !signals.received else {
+            node.close()
+            return
+        }
 
         let stop: @Sendable (String) -> Void = { reason in
             FileHandle.standardError.write(Data("liaison: node \(cluster.node) stops: \(reason)\n".utf8))
@@ -53,9 +75,15 @@ extension Serve {
         }
         guard let hub = server.hub else { return }
         let core = try RelayCore(sessions: hub, bus: node.bus)
+        try node.lease.publish(url: server.publicURL)
         print("liaison: node \(cluster.node) is active: \(configuration.server.externalJournal?.records.count ?? 0) journal records read")
         printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
-        await runUntilSignalled(server) { node.lease.stop() }
+        signals.onStop {
+            node.lease.stop()
+            server.stop()
+        }
+        await server.run()
         core.stop()
+        node.close()
     }
 }

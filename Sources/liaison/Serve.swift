@@ -54,30 +54,16 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory.liaison(registry: metrics))
 
         let configuration = try resolveConfiguration()
+        let signals = StopSignals()
         if let cluster = try cluster.resolve() {
-            try await serveClusterNode(cluster, configuration, metrics: metrics)
+            try await serveClusterNode(cluster, configuration, metrics: metrics, signals: signals)
         } else {
             let server = try await LiaisonServer(configuration: configuration.server, metrics: metrics)
             printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
-            await runUntilSignalled(server)
+            signals.onStop { server.stop() }
+            await server.run()
         }
         print("liaison: stopped")
-    }
-
-    /// Runs `server` until SIGTERM or SIGINT stops it (then `alsoOnSignal` runs too).
-    func runUntilSignalled(_ server: LiaisonServer, alsoOnSignal: @escaping @Sendable () -> Void = {}) async {
-        let signals = [SIGTERM, SIGINT].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                alsoOnSignal()
-                server.stop()
-            }
-            source.resume()
-            return source
-        }
-        await server.run()
-        signals.forEach { $0.cancel() }
     }
 
     struct Resolved {

@@ -4,6 +4,7 @@ connections' sessions to it over the bus. A client gets the same answers whichev
 active node dies another takes over from the journal with nothing acknowledged lost or duplicated."""
 
 import asyncio
+import http.client
 import json
 import shutil
 import socket
@@ -16,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from liaison_helpers import connect_replay, create_room, http_get, send_many
 from test_mod import claim_all, gather_events, mod_request
+from test_webrtc import aiortc_call
 
 LEASE = 1.5  # --cluster-lease in seconds: short, so a takeover happens within the test's patience
 
@@ -90,9 +92,20 @@ async def test_the_first_node_is_active_and_the_others_relay_to_it(server_factor
     for node, name in ((b, "b"), (c, "c")):
         status, body = healthz(node)
         assert status == 200 and body["cluster"] == {"node": name, "role": "relay", "active": "a", "bus": "connected"}, body
-    # The HTTP API that needs the domain is the active node's
-    status, _, body = http_get(b.http + "/v1/files/nothing")
-    assert status == 503 and json.loads(body)["error"] == "unavailable", body
+    # The HTTP API that needs the domain is the active node's: a relay redirects there (307 keeps the
+    # method and body), once it has learnt where that is
+    deadline = time.monotonic() + 10
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", b.port, timeout=5)
+        conn.request("GET", "/v1/files/f123?download=1")
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 503 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert response.status == 307, response.status
+    assert response.getheader("Location") == a.http + "/v1/files/f123?download=1", response.getheader("Location")
 
 
 async def test_presence_is_the_same_on_every_node(server_factory, nats):
@@ -146,6 +159,11 @@ async def test_100_mod_races_with_fmds_on_three_nodes_have_one_winner_each(serve
         assert len(winners) == 1, f"round {round_}: {replies}"
         assert sorted(r.get("code") for r in replies if r["type"] == "error") == ["already_claimed"] * 8, replies
         await hcp.next_event("mod.claimed", request=req)
+
+
+async def test_a_call_across_three_nodes_reaches_a_data_channel_between_two_aiortc_peers(server_factory, nats):
+    a, b, c = three_nodes(server_factory, nats)
+    await aiortc_call(alice_at=b, phone_at=c, laptop_at=a)
 
 
 async def test_a_device_connecting_on_another_node_replaces_the_first_with_4409(server_factory, nats):

@@ -15,7 +15,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from liaison_helpers import Client
+from liaison_helpers import Client, Server
 
 aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
 
@@ -86,10 +86,16 @@ async def wait_for(aw, what: str, timeout: float = ICE_TIMEOUT):
 
 @pytest.mark.timeout(90)
 async def test_two_aiortc_peers_connect_through_liaison_and_exchange_data_channel_messages(server):
-    srv = server
-    phone = await srv.login("bob", "msl", device="phone", name="Bob")
-    laptop = await srv.login("bob", "msl", device="laptop", name="Bob")
-    alice = await srv.login("alice", "msl", device="desk", name="Alice")
+    await aiortc_call(alice_at=server, phone_at=server, laptop_at=server)
+
+
+async def aiortc_call(alice_at: Server, phone_at: Server, laptop_at: Server) -> None:
+    """alice (on `alice_at`) calls bob, whose phone and laptop ring; the phone answers; the two aiortc
+    peers reach `connected` and exchange data channel messages; the phone hangs up. Each device's
+    connection is to the server given for it (in cluster mode, different nodes)."""
+    phone = await phone_at.login("bob", "msl", device="phone", name="Bob")
+    laptop = await laptop_at.login("bob", "msl", device="laptop", name="Bob")
+    alice = await alice_at.login("alice", "msl", device="desk", name="Alice")
     room = (await alice.ok("room.create", kind="group", members=["bob"], title="webrtc"))["room"]
 
     caller = RTCPeerConnection(RTCConfiguration(iceServers=[]))

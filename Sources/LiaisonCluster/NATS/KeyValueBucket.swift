@@ -36,6 +36,15 @@ public final class KeyValueBucket: @unchecked Sendable {
         return Entry(value: value, revision: kvEntry_Revision(entry))
     }
 
+    /// Writes `value` whatever `key` had; returns the new revision.
+    @discardableResult
+    public func put(_ key: String, _ value: [UInt8]) throws(NATSError) -> UInt64 {
+        var revision: UInt64 = 0
+        let status = value.withUnsafeBytes { kvStore_Put(&revision, store, key, $0.baseAddress, Int32($0.count)) }
+        try check("put \(name)/\(key)", status)
+        return revision
+    }
+
     /// Writes `value` only if `key` has none; returns the new revision, or nil if it already had one.
     public func create(_ key: String, _ value: [UInt8]) throws(NATSError) -> UInt64? {
         var revision: UInt64 = 0

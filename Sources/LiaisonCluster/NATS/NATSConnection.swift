@@ -32,6 +32,11 @@ public final class NATSConnection: @unchecked Sendable {
         natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED
     }
 
+    /// Closes the connection: pending publishes are dropped, subscriptions end, blocked calls return.
+    public func close() {
+        natsConnection_Close(connection)
+    }
+
     deinit {
         jsCtx_Destroy(jetStream)
         natsConnection_Close(connection)
