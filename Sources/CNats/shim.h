@@ -122,6 +122,19 @@ static inline natsStatus lnats_key_value(kvStore **kv, jsCtx *js, const char *bu
     return js_CreateKeyValue(kv, js, &c);
 }
 
+/* Removes every message of `subject` from stream `name`. */
+static inline natsStatus lnats_purge_subject(jsCtx *js, const char *name, const char *subject, jsErrCode *err) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Stream.Purge.Subject = subject;
+    return js_PurgeStream(js, name, &o, err);
+}
+
+/* Publishes without waiting for the ack and without any expectation (see lnats_publish_complete). */
+static inline natsStatus lnats_publish_async(jsCtx *js, const char *subject, const void *data, int len) {
+    return js_PublishAsync(js, subject, data, len, NULL);
+}
+
 /* Subscribes `handler` to `subject` with no limit on the messages waiting for it (a relay must never drop
    one: libnats would otherwise drop past 65,536 pending messages). */
 static inline natsStatus lnats_subscribe(natsSubscription **sub, natsConnection *nc, const char *subject,

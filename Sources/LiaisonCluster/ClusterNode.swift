@@ -21,6 +21,8 @@ public final class ClusterNode: Sendable {
     public static let journalStream = "LIAISON_JOURNAL"
     public static let journalSubject = "liaison.journal"
     public static let leaseBucket = "liaison_lease"
+    /// The stream of files' bytes, one subject per file under `liaison.files`.
+    public static let filesStream = "LIAISON_FILES"
 
     public let configuration: Configuration
     public let lease: NodeLease
@@ -40,6 +42,12 @@ public final class ClusterNode: Sendable {
 
     /// Whether the bus is reachable now.
     public var busConnected: Bool { bus.isConnected }
+
+    /// Where files' bytes are kept in JetStream, for the hub of this node once it is active.
+    public func fileReplica() throws -> JetStreamFileReplica {
+        JetStreamFileReplica(blobs: try JetStreamBlobs(bus, stream: Self.filesStream, prefix: "liaison.files",
+                                                       replicas: configuration.replicas))
+    }
 
     /// Closes the connection to the bus (at the end: libnats keeps the process alive while one is open).
     public func close() {

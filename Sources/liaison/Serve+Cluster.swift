@@ -65,6 +65,7 @@ extension Serve {
         node.lease.keep(from: revision, lost: stop)
         try Hub.discardJournaledState(in: configuration.server.dataDirectory)
         configuration.server.externalJournal = try node.openJournal(fenced: stop)
+        configuration.server.fileReplica = try node.fileReplica()
         configuration.server.clusterHealth = {
             ClusterHealth(node: cluster.node, role: "active", active: cluster.node, busConnected: node.busConnected)
         }

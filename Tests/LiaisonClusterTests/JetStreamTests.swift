@@ -50,6 +50,21 @@ import Testing
         #expect(entry.value == Array("b".utf8) && entry.revision == updated)
     }
 
+    @Test func aBlobReadsBackWholeAcrossChunksAndIsGoneOnceRemoved() throws {
+        let server = try NATSServer()
+        let blobs = try JetStreamBlobs(NATSConnection(url: server.url, name: "t"), stream: "B", prefix: "b", replicas: 1,
+                                       chunkBytes: 4)
+        let bytes: [UInt8] = Array(0..<10)  // three chunks
+        try blobs.put("x", bytes)
+        try blobs.put("empty", [])
+        #expect(try blobs.get("x") == bytes)
+        #expect(try blobs.get("empty") == [])
+        #expect(try blobs.get("missing") == nil)
+        try blobs.remove("x")
+        #expect(try blobs.get("x") == nil)
+        #expect(try blobs.get("empty") == [])
+    }
+
     @Test func onlyOneOfTwoStandbysTakesAnAbandonedLeaseAndTheOtherKeepsWaiting() async throws {
         let server = try NATSServer()
         let rules = LeaseRules(duration: .milliseconds(600))

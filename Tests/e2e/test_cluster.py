@@ -6,6 +6,7 @@ active node dies another takes over from the journal with nothing acknowledged l
 import asyncio
 import http.client
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from liaison_helpers import connect_replay, create_room, http_get, send_many
+from test_files import download, upload
 from test_mod import claim_all, gather_events, mod_request
 from test_webrtc import aiortc_call
 
@@ -263,6 +265,34 @@ async def test_provisioned_users_and_pushers_outlive_the_active_node(server_fact
     assert [u["user"] for u in (await m.ok("user.search", query="hana"))["users"]] == ["hito"]
     tablet = await b.login("ana", "hcp", device="tablet")
     assert [(p["device"], p["pushkey"]) for p in (await tablet.ok("push.list"))["pushers"]] == [("phone", "k-ana")]
+
+
+async def test_a_shared_file_outlives_the_active_node_that_stored_it(server_factory, nats, tmp_path):
+    """Its bytes are in JetStream: the node that takes over serves them; a relay redirects the download there."""
+    key = tmp_path / "data.key"
+    key.write_bytes(os.urandom(32))
+    flags = ["--data-key-file", str(key)]
+    a, b, c = (start_node(server_factory, nats, name, "f" * 32, extra_args=flags) for name in ("a", "b", "c"))
+    msl = await b.login("mika", "msl")
+    hcp = await c.login("hana", "hcp")
+    room = await create_room(msl, "direct", ["hana"])
+    data = os.urandom(1_300_000)  # three chunks in JetStream
+    status, _, info = await asyncio.to_thread(upload, a, a.token("mika", "msl"), data, "application/pdf", "study.pdf")
+    assert status == 201, info
+    sent = await msl.ok("msg.send", room=room, body="the study", attachments=[{"file": info["file"]}])
+    await hcp.next_event("msg", room=room, seq=sent["seq"])
+    a.kill()
+    active = wait_for_active([b, c])
+    status, _, body = await asyncio.to_thread(download, active, active.token("hana", "hcp"), info["file"])
+    assert status == 200 and body == data, status
+    relay = c if active is b else b
+    deadline = time.monotonic() + 10
+    while True:  # the relay learns where the new active node is
+        status, headers, _ = await asyncio.to_thread(download, relay, relay.token("hana", "hcp"), info["file"])
+        if status == 307 and headers["location"].startswith(active.http) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert status == 307 and headers["location"] == f"{active.http}/v1/files/{info['file']}", (status, headers)
 
 
 async def test_a_node_that_loses_the_bus_answers_unavailable_and_degraded_then_recovers(server_factory, nats):

@@ -12,24 +12,43 @@ public actor FileLibrary {
     private nonisolated let fileSystem: any FileSystem
     private let rooms: RoomService
     private let audit: AuditLog
+    /// Where each change of a file's record is also recorded, durable before it is acted on.
+    private let journal: (any JournalWriter)?
+    /// Where the bytes are also kept (cluster mode).
+    private let replica: (any FileReplica)?
     private let io = IOQueue(label: "liaison.files")
     /// Records read so far (the files themselves stay on disk).
     private var records: [String: StoredFile] = [:]
     private let logger = Logger(label: "liaison.files")
 
-    /// Opens `files/` under `dataDirectory`: uploads a crash cut short are removed, as are bytes whose
-    /// record was never written.
+    /// Opens `files/` under `dataDirectory` and writes the file records of the journal's `file.stored` records
+    /// there (in cluster mode, files another node stored): uploads a crash cut short are removed, as are bytes
+    /// whose record was never written.
     init(dataDirectory: String, configuration: FilesConfiguration, dataKeys: DataKeys, rooms: RoomService,
-         audit: AuditLog, fileSystem: any FileSystem) throws {
+         audit: AuditLog, fileSystem: any FileSystem, journal: (any JournalWriter)? = nil, records: [Data] = [],
+         replica: (any FileReplica)? = nil) throws {
         self.configuration = configuration
         self.dataKeys = dataKeys
         self.rooms = rooms
         self.audit = audit
         self.fileSystem = fileSystem
+        self.journal = journal
+        self.replica = replica
         directory = Path.join(dataDirectory, "files")
         let temporary = Path.join(directory, "tmp")
         try fileSystem.makeDirectory(directory)
         try fileSystem.makeDirectory(temporary)
+        var latest: [String: [UInt8]] = [:]
+        let decoder = JSONDecoder(), encoder = JSONEncoder()
+        for data in records {
+            guard let record = try? decoder.decode(FileStoredRecord.self, from: data), record.type == FileStoredRecord.type
+            else { continue }
+            latest[record.file.file] = Array(try encoder.encode(record.file))
+        }
+        for (id, bytes) in latest where Self.isID(id) {
+            let meta = Path.join(directory, id + ".json")
+            if try fileSystem.contents(of: meta) != bytes { try fileSystem.replace(meta, with: bytes) }
+        }
         try fileSystem.remove(try fileSystem.list(temporary).map { Path.join(temporary, $0) }, in: temporary)
         let names = Set(try fileSystem.list(directory))
         let orphans = names.filter { $0.hasSuffix(".blob") && !names.contains($0.dropLast(5) + ".json") }
@@ -66,12 +85,16 @@ public actor FileLibrary {
     public func finish(_ upload: FileUpload, device: String?) async throws -> StoredFile {
         let started = WallClock.now()
         let (blob, meta) = (blobPath(upload.file), metaPath(upload.file))
-        let stored = try await io.run { [fileSystem, directory] in
+        let stored = try await io.run { [fileSystem] in
             let stored = try upload.seal(now: WallClock.now())
             try fileSystem.rename(upload.temporaryPath, to: blob)
+            return stored
+        }
+        try await replica?.storeBlob(stored.file, from: blob)
+        await journaled(stored)
+        try await io.run { [fileSystem, directory] in
             try fileSystem.replace(meta, with: Array(try JSONEncoder().encode(stored)))
             try fileSystem.syncDirectory(directory)
-            return stored
         }
         records[stored.file] = stored
         FileMetrics.uploads.increment()
@@ -97,6 +120,7 @@ public actor FileLibrary {
                 stored = records[id] ?? stored
                 stored.rooms.append(room)
                 records[id] = stored
+                await journaled(stored)
                 do {
                     try await io.run { [fileSystem, meta = metaPath(id), stored] in
                         try fileSystem.replace(meta, with: Array(try JSONEncoder().encode(stored)))
@@ -115,6 +139,17 @@ public actor FileLibrary {
     /// does not exist. The download is audited here.
     public func open(_ id: String, tenant: String, user: String, device: String?) async -> FileReader? {
         guard let stored = await readable(id, tenant: tenant, user: user), stored.erasedAt == nil else { return nil }
+        if let replica, !fileSystem.exists(blobPath(id)) {
+            // Stored by another node of the cluster: fetched once into this node's files.
+            let partial = Path.join(Path.join(directory, "tmp"), id + ".fetch")
+            do {
+                if try await replica.fetchBlob(id, to: partial) {
+                    try await io.run { [fileSystem, blob = blobPath(id)] in try fileSystem.rename(partial, to: blob) }
+                }
+            } catch {
+                logger.error("file \(id) could not be fetched from the cluster: \(error)")
+            }
+        }
         guard let reader = try? FileReader(stored: stored, path: blobPath(id), dataKeys: dataKeys,
                                            fileSystem: fileSystem) else {
             logger.error("file \(id) could not be opened")
@@ -153,7 +188,9 @@ public actor FileLibrary {
                 "file": stored.file, "size": String(stored.size), "sha256": stored.sha256, "before": String(cutoff),
             ]))
             audit.flush()
+            await journaled(erased)
             do {
+                try? await replica?.eraseBlob(stored.file)
                 try await io.run { [fileSystem, directory, meta = metaPath(stored.file), blob = blobPath(stored.file), erased] in
                     try fileSystem.replace(meta, with: Array(try JSONEncoder().encode(erased)))
                     try fileSystem.remove(blob)
@@ -165,6 +202,12 @@ public actor FileLibrary {
                 logger.error("retention could not erase file \(stored.file): \(error)")
             }
         }
+    }
+
+    /// Records `stored` as it now is in the journal, if any, and waits until that is durable.
+    private func journaled(_ stored: StoredFile) async {
+        guard let journal, let bytes = try? Array(JSONEncoder().encode(FileStoredRecord(file: stored))) else { return }
+        await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
     }
 
     /// The record, if it exists, is this tenant's and `user` uploaded it or shares a room it was sent to.

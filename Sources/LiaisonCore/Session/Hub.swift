@@ -35,7 +35,7 @@ public final class Hub: Sendable {
     public init(
         configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
         pushClient: (any PushGatewayClient)? = nil, fileSystem: any FileSystem = LocalFileSystem(),
-        externalJournal: ExternalJournal? = nil
+        externalJournal: ExternalJournal? = nil, fileReplica: (any FileReplica)? = nil
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
@@ -79,7 +79,8 @@ public final class Hub: Sendable {
         let dataKeys = try configuration.files.dataKeys
             ?? DataKeys(current: DataKeys.load(path: Path.join(dataPath, "data.key"), create: true, fileSystem: fileSystem))
         files = try FileLibrary(dataDirectory: dataPath, configuration: configuration.files, dataKeys: dataKeys,
-                                rooms: rooms, audit: audit, fileSystem: fileSystem)
+                                rooms: rooms, audit: audit, fileSystem: fileSystem, journal: journal, records: records,
+                                replica: fileReplica)
         calls = CallService(configuration: configuration, registry: registry, rooms: rooms, push: push,
                             meetings: meetings, transport: transport, audit: audit)
     }
