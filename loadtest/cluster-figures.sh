@@ -29,7 +29,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     swift build -c "$BUILD" --product liaison
     swift build -c "$BUILD" --product liaison-loadtest
 fi
-BIN=$(swift build -c "$BUILD" --show-bin-path)
+BIN=${BIN:-$(swift build -c "$BUILD" --show-bin-path)}
 ulimit -n 40000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 PIDS=()

@@ -69,6 +69,7 @@ final class AdminExportEndpoint: Sendable {
                 }
                 let query = ExportQuery(tenant: admin.tenant, user: filters.user, room: filters.room,
                                         since: filters.since, until: filters.until, bodies: filters.bodies)
+                await hub.prepareExport()
                 let thread = Thread { [self] in
                     run(query, admin: admin, stream: stream)
                     running.wrappingSubtract(1, ordering: .relaxed)

@@ -17,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from liaison_helpers import connect_replay, create_room, http_get, send_many
+from test_export import FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, scripted_day
 from test_files import download, upload
 from test_mod import claim_all, gather_events, mod_request
 from test_webrtc import aiortc_call
@@ -293,6 +294,22 @@ async def test_a_shared_file_outlives_the_active_node_that_stored_it(server_fact
             break
         await asyncio.sleep(0.2)
     assert status == 307 and headers["location"] == f"{active.http}/v1/files/{info['file']}", (status, headers)
+
+
+async def test_the_interaction_record_of_relayed_sessions_exports_through_a_relay(server_factory, nats):
+    """Everything happened through a relay; the export, asked of the relay, is redirected to the active
+    node and holds every interaction with its body (the journal is not on the active node's disk: it
+    snapshots first) and its audit hash."""
+    a, b, c = three_nodes(server_factory, nats)
+    day = await scripted_day(b, trail=a)
+    status, _, body = await asyncio.to_thread(http_export, b, b.token("root", "admin"))
+    assert status == 200, body
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    check_rows_match_the_trail(rows, audit_records(a))
+    chat = [row for row in rows if row["kind"] == "message" and row["room"] == day["room"]]
+    assert [row["seq"] for row in chat] == [1, 2, 3, 4, 5]
+    assert [row["body"] for row in chat[:3]] == ["morning, ben", FORMULA, TRICKY]
+    assert all(row["body_status"] == "included" for row in chat), chat
 
 
 async def test_a_node_that_loses_the_bus_answers_unavailable_and_degraded_then_recovers(server_factory, nats):

@@ -90,10 +90,10 @@ def http_export(srv, token: str | None, query: str = "") -> tuple[int, dict, byt
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
-async def scripted_day(srv) -> dict:
+async def scripted_day(srv, trail=None) -> dict:
     """Chat in a group room (a formula and a tricky body among the messages, an attempt to edit one),
     a MOD request claimed by an FMD, an answered call that lasts about a second, a declined call; and a
-    little in tenant t2."""
+    little in tenant t2. The audit trail is `trail`'s (default `srv`'s: in a cluster, the active node's)."""
     ana = await srv.login("ana", "msl", name="Ana")
     ben = await srv.login("ben", "msl", name="Ben")
     hana = await srv.login("hana", "hcp", name="Hana")
@@ -125,7 +125,7 @@ async def scripted_day(srv) -> dict:
     await ana.ok("call.reject", call=declined)
 
     records = await wait_audited(
-        srv, lambda rs: sum(r["action"] == "call.end" for r in rs) == 2
+        trail or srv, lambda rs: sum(r["action"] == "call.end" for r in rs) == 2
         and any(r["action"] == "mod.taken" for r in rs)
         and sum(r["action"] == "msg.send" and r["detail"]["room"] == room for r in rs) == 5,
         "both calls' ends, the claim and the calls' records in the room")

@@ -2,6 +2,13 @@ import Dispatch
 
 /// The interaction record over the wire (`GET /v1/admin/export`).
 extension Hub {
+    /// Before an export: in cluster mode the journal is not on this disk, so a snapshot first writes every
+    /// message so far into the room archives the export reads (with the local journal, it reads that too).
+    public func prepareExport() async {
+        guard !(journal is Journal) else { return }
+        await snapshot()
+    }
+
     /// Writes the JSONL interaction record `query` selects for `admin` (of `query.tenant`), after
     /// auditing the export and making everything audited so far durable, so that every message the
     /// trail names is on disk when its row is made. Blocks on files and on `output`: call it from a
