@@ -20,6 +20,7 @@ from liaison_helpers import connect_replay, create_room, http_get, send_many
 from test_export import FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, scripted_day
 from test_files import download, upload
 from test_mod import claim_all, gather_events, mod_request
+from test_offline import pump
 from test_webrtc import aiortc_call
 
 LEASE = 1.5  # --cluster-lease in seconds: short, so a takeover happens within the test's patience
@@ -149,6 +150,27 @@ async def test_chat_across_three_nodes_is_ordered_gapless_and_idempotent(server_
     assert [x["seq"] for x in msgs if x["room"] == room] == list(range(1, 121))
 
 
+async def test_a_backlog_many_times_the_outbox_reaches_a_relayed_device_in_order_without_4008(server_factory, nats):
+    """The active node paces the replay by what the relay reports of the connection (progress every 20 ms)."""
+    a, b, c = three_nodes(server_factory, nats, outbox_limit_bytes=65536, heartbeat=10)
+    m = await a.login("mia", "msl")
+    h = await c.login("harry", "hcp")
+    room = await create_room(m, "group", ["harry"], title="backlog")
+    await h.close()
+    await pump(m, room, "back", [], count=3000)  # ~500-byte bodies, ~1.9 MB: 30 times the outbox limit
+    # a slow reader with a small receive buffer, so the replay goes at its pace, not the kernel's
+    h2 = await b.connect(label="t1/harry/dev1")
+    h2.read_pause_every, h2.read_pause = 20, 0.005
+    h2.ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    r = await h2.request("hello", 10, token=b.token("harry", "hcp"), device="dev1", client="liaison-e2e/1")
+    assert r.get("type") == "ok", r
+    await h2.next_event("synced", 60)
+    at = next(i for i, f in enumerate(h2.frames) if isinstance(f, dict) and f.get("type") == "synced")
+    msgs = [f for f in h2.frames[:at] if isinstance(f, dict) and f.get("type") == "msg"]
+    assert [x["seq"] for x in msgs if x["room"] == room] == list(range(1, 3001))
+    assert not h2.closed.is_set(), h2.close_code
+
+
 async def test_100_mod_races_with_fmds_on_three_nodes_have_one_winner_each(server_factory, nats):
     nodes = three_nodes(server_factory, nats)
     hcp = await nodes[1].login("hana", "hcp")
@@ -192,62 +214,67 @@ def wait_for_active(nodes, timeout: float = 30.0):
     raise AssertionError("no node became active:\n" + "\n".join(n.log_tail(20) for n in nodes))
 
 
-async def test_killing_the_active_node_under_load_loses_no_acknowledged_message_and_another_serves_within_10_s(
+async def send_until_closed(c, room: str, prefix: str, sent: list) -> None:
+    """msg.send to `room` as fast as 32 unanswered requests allow, until the connection closes; each
+    (request id, client_msg_id) is appended to `sent`."""
+    i = 0
+    try:
+        while not c.closed.is_set():
+            cmid = f"{prefix}-{i}"
+            sent.append((await c.send("msg.send", room=room, body=f"{prefix} {i}", client_msg_id=cmid), cmid))
+            i += 1
+            while len(sent) - sum(1 for rid, _ in sent if rid in c.replies) >= 32 and not c.closed.is_set():
+                await asyncio.sleep(0.001)
+    except ConnectionClosed:
+        return
+
+
+async def test_killing_the_active_node_under_load_from_every_node_loses_no_acknowledged_message_and_another_serves_within_10_s(
     server_factory, nats,
 ):
     a, b, c = three_nodes(server_factory, nats, "k" * 32)
-    m = await b.login("mia", "msl")  # relayed to a
-    await a.login("harry", "hcp")
-    room = await create_room(m, "group", ["harry"], title="failover")
-    h = next(cl for cl in server_factory.clients if cl.label.startswith("t1/harry"))
-    await h.close()
-
-    # mia sends as fast as 32 unanswered requests allow; a is killed while she does
-    sent: list[tuple[str, str]] = []
-
-    async def sender():
-        i = 0
-        try:
-            while True:
-                cmid = f"f-{i}"
-                sent.append((await m.send("msg.send", room=room, body=f"failover {i}", client_msg_id=cmid), cmid))
-                i += 1
-                while len(sent) - sum(1 for rid, _ in sent if rid in m.replies) >= 32:
-                    if m.closed.is_set():
-                        return
-                    await asyncio.sleep(0.001)
-        except ConnectionClosed:
-            return
-
-    task = asyncio.create_task(sender())
+    senders = {"mia": b, "nina": c, "omar": a}  # two relayed to a, one on a itself
+    await (await a.login("harry", "hcp")).close()  # known, and offline from now on
+    clients, rooms, sent = {}, {}, {}
+    for user, node in senders.items():
+        clients[user] = await node.login(user, "msl")
+        rooms[user] = await create_room(clients[user], "group", ["harry"], title=f"{user}'s room")
+        sent[user] = []
+    tasks = [asyncio.create_task(send_until_closed(clients[u], rooms[u], u, sent[u])) for u in senders]
     await asyncio.sleep(1.0)
     a.kill()
     killed = time.monotonic()
-    await asyncio.wait_for(task, 15)
-    assert m.close_code in (1001, 1012), m.close_code  # its session was on a: b tells it to reconnect
-    acked = {cmid: m.replies[rid][0]["seq"] for rid, cmid in sent if rid in m.replies}
-    assert all(m.replies[rid][0]["type"] == "ok" for rid, _ in sent if rid in m.replies)
-    assert len(acked) > 50, f"only {len(acked)} acknowledged before the kill"
+    await asyncio.wait_for(asyncio.gather(*tasks), 15)
+    assert clients["mia"].close_code in (1001, 1012) and clients["nina"].close_code in (1001, 1012)
+    acked = {}
+    for user in senders:
+        replies = clients[user].replies
+        assert all(replies[rid][0]["type"] == "ok" for rid, _ in sent[user] if rid in replies)
+        acked[user] = {cmid: replies[rid][0]["seq"] for rid, cmid in sent[user] if rid in replies}
+        assert len(acked[user]) > 20, f"{user}: only {len(acked[user])} acknowledged before the kill"
 
     active = wait_for_active([b, c])
     failover = time.monotonic() - killed
     assert failover < 10, f"{active.log_path} served {failover:.1f} s after the kill"
     relay = c if active is b else b
 
-    # mia resumes through the node that relays, and sends again everything she has no answer for
-    m2 = await relay.login("mia", "msl", device="dev1")
-    for rid, cmid in sent:
-        r = await m2.ok("msg.send", room=room, body=f"failover {cmid[2:]}", client_msg_id=cmid)
-        if cmid in acked:
-            assert r["seq"] == acked[cmid], f"{cmid} was acknowledged as {acked[cmid]}, now {r['seq']}"
-        acked[cmid] = r["seq"]
-    assert sorted(acked.values()) == list(range(1, len(sent) + 1)), "seqs have a gap or a duplicate"
+    # each sender resumes (through the relay, or on the active node) and sends again what had no answer
+    for n, user in enumerate(senders):
+        again = await (relay if n % 2 == 0 else active).login(user, "msl")
+        for rid, cmid in sent[user]:
+            r = await again.ok("msg.send", room=rooms[user], body=f"{user} {cmid.rsplit('-', 1)[1]}", client_msg_id=cmid)
+            if cmid in acked[user]:
+                assert r["seq"] == acked[user][cmid], f"{cmid} was acknowledged as {acked[user][cmid]}, now {r['seq']}"
+            acked[user][cmid] = r["seq"]
+        assert sorted(acked[user].values()) == list(range(1, len(sent[user]) + 1)), f"{user}: a gap or a duplicate"
 
-    # harry, offline throughout, gets every message once, in order
-    h2, msgs = await connect_replay(active, "harry", "hcp")
-    replayed = [(x["seq"], x["client_msg_id"]) for x in msgs if x["room"] == room]
-    assert replayed == sorted((seq, cmid) for cmid, seq in acked.items()), replayed[:5]
-    print(f"failover: a node was active {failover:.2f} s after the kill; {len(sent)} sent, all present once")
+    # harry, offline throughout, gets every message of every room once, in order
+    h, msgs = await connect_replay(relay, "harry", "hcp")
+    for user in senders:
+        replayed = [(x["seq"], x["client_msg_id"]) for x in msgs if x["room"] == rooms[user]]
+        assert replayed == sorted((seq, cmid) for cmid, seq in acked[user].items()), replayed[:5]
+    total = sum(len(v) for v in sent.values())
+    print(f"failover: a node was active {failover:.2f} s after the kill; {total} sent from three nodes, all present once")
 
 
 async def test_provisioned_users_and_pushers_outlive_the_active_node(server_factory, nats):
@@ -312,19 +339,33 @@ async def test_the_interaction_record_of_relayed_sessions_exports_through_a_rela
     assert all(row["body_status"] == "included" for row in chat), chat
 
 
-async def test_a_node_that_loses_the_bus_answers_unavailable_and_degraded_then_recovers(server_factory, nats):
+async def test_a_node_that_loses_the_bus_under_traffic_never_says_a_false_ok_and_recovers(server_factory, nats):
     a = start_node(server_factory, nats, "a", "u" * 32)
     m = await a.login("mia", "msl")
     await a.login("harry", "hcp")
     room = await create_room(m, "group", ["harry"], title="bus")
-    await m.ok("msg.send", room=room, body="before", client_msg_id="b-1")
+    replies: list[tuple[str, dict]] = []
+    stop = asyncio.Event()
+
+    async def sender():  # one request at a time, until told to stop
+        i = 0
+        while not stop.is_set():
+            cmid = f"b-{i}"
+            replies.append((cmid, await m.request("msg.send", 30, room=room, body=f"bus {i}", client_msg_id=cmid)))
+            i += 1
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(sender())
+    await asyncio.sleep(0.5)
     nats.stop()
     deadline = time.monotonic() + 10
     while healthz(a)[0] != 503 and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     status, body = healthz(a)
     assert status == 503 and body["status"] == "degraded" and body["cluster"]["bus"] == "lost", body
-    await m.error("msg.send", "unavailable", room=room, body="during", client_msg_id="d-1")
+    deadline = time.monotonic() + 10
+    while not any(r.get("code") == "unavailable" for _, r in replies) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
     listed = await m.ok("room.list")  # what needs no journal still works
     assert any(r["room"] == room for r in listed["rooms"]), listed
 
@@ -333,5 +374,15 @@ async def test_a_node_that_loses_the_bus_answers_unavailable_and_degraded_then_r
     while healthz(a)[0] != 200 and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert healthz(a)[0] == 200, a.log_tail()
-    r = await m.ok("msg.send", 15, room=room, body="after", client_msg_id="a-1")
-    assert r["seq"] == 2, r
+    await asyncio.sleep(1.0)  # traffic again after the bus is back
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+    kinds = {r["type"] for _, r in replies}
+    assert kinds <= {"ok", "error"} and {r["code"] for _, r in replies if r["type"] == "error"} == {"unavailable"}, kinds
+    oks = {cmid: r["seq"] for cmid, r in replies if r["type"] == "ok"}
+    refused = [cmid for cmid, r in replies if r["type"] == "error"]
+    assert refused and replies[-1][1]["type"] == "ok", "no request was refused during the outage, or none ok after it"
+    assert sorted(oks.values()) == list(range(1, len(oks) + 1)), "a refused request took a seq"
+    h, msgs = await connect_replay(a, "harry", "hcp", device="dev2")
+    assert [(x["seq"], x["client_msg_id"]) for x in msgs if x["room"] == room] == sorted((s, c) for c, s in oks.items())
