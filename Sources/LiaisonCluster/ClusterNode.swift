@@ -21,6 +21,9 @@ public final class ClusterNode: Sendable {
     public static let journalStream = "LIAISON_JOURNAL"
     public static let journalSubject = "liaison.journal"
     public static let leaseBucket = "liaison_lease"
+    /// The stream of the audit trail, its one subject.
+    public static let auditStream = "LIAISON_AUDIT"
+    public static let auditSubject = "liaison.audit"
     /// The stream of files' bytes, one subject per file under `liaison.files`.
     public static let filesStream = "LIAISON_FILES"
 
@@ -42,6 +45,13 @@ public final class ClusterNode: Sendable {
 
     /// Whether the bus is reachable now.
     public var busConnected: Bool { bus.isConnected }
+
+    /// Starts the audit trail at `path` from the one in JetStream and returns the mirror that continues it
+    /// (call once this node holds the lease, before its hub opens the trail).
+    public func startAudit(trail path: String, fenced: @escaping @Sendable (String) -> Void) throws -> JetStreamAuditMirror {
+        let log = try JetStreamLog(bus, stream: Self.auditStream, subject: Self.auditSubject, replicas: configuration.replicas)
+        return try JetStreamAuditMirror.start(log, trail: path, fenced: fenced)
+    }
 
     /// Where files' bytes are kept in JetStream, for the hub of this node once it is active.
     public func fileReplica() throws -> JetStreamFileReplica {

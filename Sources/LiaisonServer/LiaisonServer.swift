@@ -41,7 +41,8 @@ public final class LiaisonServer: Sendable {
             let hub = try Hub(
                 configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
                 verifier: verifier, transport: routing?(queue) ?? queue, pushClient: pushClient,
-                externalJournal: configuration.externalJournal, fileReplica: configuration.fileReplica)
+                externalJournal: configuration.externalJournal, fileReplica: configuration.fileReplica,
+                auditMirror: configuration.auditMirror)
             self.hub = hub
             let started = ContinuousClock.now
             let box = ConnectionCountBox()

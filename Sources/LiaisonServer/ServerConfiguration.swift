@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var hub = HubConfiguration()
     /// Cluster mode: the journal in JetStream the hub writes to and starts from (nil: the local journal).
     public var externalJournal: ExternalJournal?
+    /// Cluster mode: where the audit trail is also kept, so that the next active node continues it.
+    public var auditMirror: (any AuditMirror)?
     /// Cluster mode: where file bytes are also kept, so that any node that becomes active serves them.
     public var fileReplica: (any FileReplica)?
     /// Cluster mode: this node's name and whether the bus is reachable, for `/healthz`.

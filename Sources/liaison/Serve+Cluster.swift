@@ -66,6 +66,8 @@ extension Serve {
         try Hub.discardJournaledState(in: configuration.server.dataDirectory)
         configuration.server.externalJournal = try node.openJournal(fenced: stop)
         configuration.server.fileReplica = try node.fileReplica()
+        configuration.server.auditMirror = try node.startAudit(
+            trail: configuration.server.dataDirectory.appendingPathComponent("audit.log").path, fenced: stop)
         configuration.server.clusterHealth = {
             ClusterHealth(node: cluster.node, role: "active", active: cluster.node, busConnected: node.busConnected)
         }

@@ -36,3 +36,19 @@ import Testing
         #expect(RelayMessage(RelayMessage.alive(edge: "b").bytes + [0]) == nil)
     }
 }
+
+/// How the audit mirror cuts a batch of records for the log.
+@Suite struct AuditMirrorSplitTests {
+    @Test func aBatchIsCutAtLineEndsIntoRecordsOfAtMostTheLimit() {
+        let line = Array(repeating: UInt8(ascii: "a"), count: 300 * 1024) + [UInt8(ascii: "\n")]
+        let chunks = JetStreamAuditMirror.split(line + line + line)
+        #expect(chunks.count == 3)
+        #expect(chunks.allSatisfy { $0.count <= JetStreamAuditMirror.recordBytes && $0.last == UInt8(ascii: "\n") })
+        #expect(Array(chunks.joined()) == line + line + line)
+    }
+
+    @Test func smallLinesShareOneRecordAndNothingMakesNone() {
+        #expect(JetStreamAuditMirror.split(Array("{}\n{}\n".utf8)) == [Array("{}\n{}\n".utf8)])
+        #expect(JetStreamAuditMirror.split([]).isEmpty)
+    }
+}

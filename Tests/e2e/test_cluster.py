@@ -17,7 +17,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from liaison_helpers import connect_replay, create_room, http_get, send_many
-from test_export import FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, scripted_day
+from test_export import (FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, run_cli,
+                         scripted_day, wait_audited)
 from test_files import download, upload
 from test_mod import claim_all, gather_events, mod_request
 from test_offline import pump
@@ -337,6 +338,34 @@ async def test_the_interaction_record_of_relayed_sessions_exports_through_a_rela
     assert [row["seq"] for row in chat] == [1, 2, 3, 4, 5]
     assert [row["body"] for row in chat[:3]] == ["morning, ben", FORMULA, TRICKY]
     assert all(row["body_status"] == "included" for row in chat), chat
+
+
+async def test_the_audit_trail_and_the_interaction_record_continue_on_the_node_that_takes_over(server_factory, nats):
+    """The active node's audit records are kept in JetStream too: the node that takes over starts its trail
+    from them and continues the same hash chain, so `liaison audit verify` and the export cover both nodes."""
+    a = start_node(server_factory, nats, "a", "t" * 32)
+    b = start_node(server_factory, nats, "b", "t" * 32)
+    m = await b.login("mia", "msl")
+    await (await b.login("harry", "hcp")).close()
+    room = await create_room(m, "group", ["harry"], title="audited")
+    for i in range(3):
+        await m.ok("msg.send", room=room, body=f"before {i}", client_msg_id=f"before-{i}")
+    await wait_audited(a, lambda rs: sum(r["action"] == "msg.send" for r in rs) == 3, "a's three messages")
+    await asyncio.sleep(0.5)  # a's writer hands its last batch to JetStream
+    a.kill()
+    assert wait_for_active([b]) is b
+    m2 = await b.login("mia", "msl")
+    for i in range(2):
+        await m2.ok("msg.send", room=room, body=f"after {i}", client_msg_id=f"after-{i}")
+    records = await wait_audited(b, lambda rs: sum(r["action"] == "msg.send" for r in rs) == 5, "all five messages")
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    verify = await asyncio.to_thread(run_cli, "audit", "verify", str(b.audit_log))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    status, _, body = await asyncio.to_thread(http_export, b, b.token("root", "admin"))
+    assert status == 200, body
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    chat = [row["body"] for row in rows if row["kind"] == "message" and row["room"] == room]
+    assert chat == [f"before {i}" for i in range(3)] + [f"after {i}" for i in range(2)], chat
 
 
 async def test_a_node_that_loses_the_bus_under_traffic_never_says_a_false_ok_and_recovers(server_factory, nats):

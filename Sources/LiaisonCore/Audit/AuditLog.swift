@@ -13,6 +13,7 @@ public final class AuditLog: Sendable {
     public let path: String
     private let fileSystem: any FileSystem
     private let file: any AppendableFile
+    private let mirror: (any AuditMirror)?
     private let pending = Locked<[(AuditEvent, Millis)]>([])
     private let queue = DispatchQueue(label: "liaison.audit")
     private let logger = Logger(label: "liaison.audit")
@@ -31,10 +32,12 @@ public final class AuditLog: Sendable {
 
     private let writer: Locked<Writer>
 
-    /// Opens `path`, continuing the chain from its last complete record. A torn last line is cut.
-    public init(path: String, fileSystem: any FileSystem) throws {
+    /// Opens `path`, continuing the chain from its last complete record. A torn last line is cut. With a
+    /// `mirror`, every record written is also kept there, in order.
+    public init(path: String, fileSystem: any FileSystem, mirror: (any AuditMirror)? = nil) throws {
         self.path = path
         self.fileSystem = fileSystem
+        self.mirror = mirror
         let tail = try Self.recoverTail(path, fileSystem: fileSystem)
         writer = Locked(Writer(seq: tail.seq, prev: tail.prev, committedLength: try fileSystem.size(of: path) ?? 0))
         file = try fileSystem.openDurably(path)
@@ -106,6 +109,7 @@ public final class AuditLog: Sendable {
                 try file.sync()
                 writer.committedLength += UInt64(bytes.count)
                 writer.unwritten = []
+                if let mirror, !mirror.keep(bytes) { retryMirror(mirror) }
             } catch {
                 // Keep the batch for the next write, and cut any part of it that reached the file.
                 logger.critical("audit trail write failed, will retry: \(error)")
@@ -113,6 +117,13 @@ public final class AuditLog: Sendable {
                 try? fileSystem.truncate(path, to: writer.committedLength)
                 queue.asyncAfter(deadline: .now() + 1) { self.writePending() }
             }
+        }
+    }
+
+    /// Offers the mirror what it has not kept again in a second, until it has (on the writer's queue).
+    private func retryMirror(_ mirror: any AuditMirror) {
+        queue.asyncAfter(deadline: .now() + 1) {
+            if !mirror.keep([]) { self.retryMirror(mirror) }
         }
     }
 

@@ -35,7 +35,7 @@ public final class Hub: Sendable {
     public init(
         configuration: HubConfiguration, dataDirectory: URL, verifier: TokenVerifier, transport: any Transport,
         pushClient: (any PushGatewayClient)? = nil, fileSystem: any FileSystem = LocalFileSystem(),
-        externalJournal: ExternalJournal? = nil, fileReplica: (any FileReplica)? = nil
+        externalJournal: ExternalJournal? = nil, fileReplica: (any FileReplica)? = nil, auditMirror: (any AuditMirror)? = nil
     ) throws {
         let dataPath = dataDirectory.path
         try fileSystem.makeDirectory(dataPath)
@@ -59,7 +59,7 @@ public final class Hub: Sendable {
         // Its own queue: a hello that learns a user must not wait behind a long snapshot.
         directory = try UserDirectory(directory: dataPath, fileSystem: fileSystem, io: IOQueue(label: "liaison.users"),
                                       journal: journal, records: records)
-        audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem)
+        audit = try AuditLog(path: Path.join(dataPath, "audit.log"), fileSystem: fileSystem, mirror: auditMirror)
         registry = SessionRegistry()
         presence = PresenceService(
             grace: configuration.presenceGrace, registry: registry, transport: transport, audit: audit, directory: directory)
