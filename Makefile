@@ -25,7 +25,7 @@ ARGS             ?=
 SWIFT_TEST_ARGS  ?=
 PYTEST_ARGS      ?=
 
-.PHONY: help deps build build-debug certs run cluster token venv test tsan clean bench bench-export bench-files bench-smoke bench-hotpath conformance
+.PHONY: help deps build build-debug certs run cluster token venv test tsan clean bench bench-cluster bench-export bench-files bench-smoke bench-hotpath conformance
 
 ## help: list the targets
 help:
@@ -105,6 +105,10 @@ bench: deps
 	loadtest/bench.sh
 	$(MAKE) bench-export SKIP_BUILD=1
 	$(MAKE) bench-files SKIP_BUILD=1
+
+## bench-cluster: release build, then chat, paced chat, fan-out and MOD against one process, a cluster's active node and a relaying node, and the failover time (~4 min; loadtest/cluster-figures.sh)
+bench-cluster: deps
+	loadtest/cluster-figures.sh
 
 ## bench-files: release build, then file upload/download MB/s for 25 MiB over loopback (beside curl) and RSS during 20 parallel 10 MiB uploads (~1 min; loadtest/files-figure.py)
 bench-files: deps venv

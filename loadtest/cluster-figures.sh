@@ -4,6 +4,7 @@
 # crosses nodes over NATS twice), then the failover time with the default lease.
 #
 #   chat     CHAT_ROOMS rooms × 2 members, window 16, 100-byte bodies: acked msgs/s, ack and delivery p50/p99
+#   paced    the same at 25 msgs/s per sender (1,000 msgs/s in all): delivery p50/p99 below saturation
 #   fanout   FANOUT members and one sender, window 16: deliveries/s, send → member p50/p99
 #   mod      MOD_FMDS FMDs, 2 requests/s, every FMD claims: winners per request
 #   failover kill -9 of the active node of three (--cluster-lease LEASE): seconds until a node answers as active
@@ -77,6 +78,7 @@ harness() {  # NAME PORT SCENARIO ARGS…
 
 workloads() {  # MODE PORT
     harness "$1-chat" "$2" chat --rooms "$CHAT_ROOMS" --members 2 --window 16 --size 100 --warmup 2 --ramp 1 --user-prefix "$1c"
+    harness "$1-paced" "$2" chat --rooms "$CHAT_ROOMS" --members 2 --rate 25 --size 100 --warmup 2 --ramp 1 --user-prefix "$1p"
     harness "$1-fanout" "$2" fanout -n "$FANOUT" --window 16 --ramp 2 --user-prefix "$1f"
     harness "$1-mod" "$2" mod --fmds "$MOD_FMDS" --requesters 2 --rate 2 --ramp 1 --user-prefix "$1m"
 }
@@ -120,6 +122,12 @@ for mode in ("single", "active", "relay"):
                  p(fan.get("latency"), "p50"), p(fan.get("latency"), "p99"),
                  " ".join(f"{k} winner(s): {v}" for k, v in sorted((mod.get("winners_per_request") or {}).items())) or "n/a",
                  sum(load(f"{mode}-{s}").get("protocol_errors", 0) for s in ("chat", "fanout", "mod"))))
+paced = {mode: load(f"{mode}-paced") for mode in ("single", "active", "relay")}
+print("| mode | paced chat: ack p50 / p99 ms | delivery p50 / p99 ms |")
+print("| --- | --- | --- |")
+for mode, run in paced.items():
+    print(f"| {mode} | {p(run.get('ack_latency'), 'p50')} / {p(run.get('ack_latency'), 'p99')} | {p(run.get('latency'), 'p50')} / {p(run.get('latency'), 'p99')} |")
+print()
 print("| mode | chat acked msgs/s | ack p50 / p99 ms | delivery p50 / p99 ms | fan-out deliveries/s | fan-out p50 / p99 ms | MOD requests by winners | protocol errors |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
