@@ -50,6 +50,20 @@ public final class ClientEngine: Sendable {
         return connection
     }
 
+    /// Connects to the first of `servers` that accepts, trying them in order (the nodes of a cluster, each
+    /// serving the whole protocol); throws the last one's error if none does.
+    public func connect(anyOf servers: [ConnectOptions]) async throws(ClientError) -> ClientConnection {
+        var lastError = ClientError.connectFailed("no server to connect to")
+        for options in servers {
+            do {
+                return try await connect(options)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
     /// Connections currently established.
     public var openConnections: Int { core.openCount.load(ordering: .relaxed) }
 

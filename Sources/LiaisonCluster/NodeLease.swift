@@ -32,6 +32,17 @@ public final class NodeLease: Sendable {
         (try? bucket.get("url.\(node)")).flatMap { $0.map { String(decoding: $0.value, as: UTF8.self) } }
     }
 
+    /// Where clients reach each node that published it, by node name.
+    public func nodeURLs() -> [String: String] {
+        guard let keys = try? bucket.keys() else { return [:] }
+        var urls: [String: String] = [:]
+        for key in keys where key.hasPrefix("url.") {
+            let node = String(key.dropFirst(4))
+            urls[node] = url(of: node)
+        }
+        return urls
+    }
+
     /// The node holding the lease now, if any (nil also when the bus cannot be asked).
     public func holder() -> String? {
         (try? bucket.get(Self.key)).flatMap { $0.map { String(decoding: $0.value, as: UTF8.self) } }

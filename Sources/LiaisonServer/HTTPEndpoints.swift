@@ -13,6 +13,8 @@ struct HTTPEndpoints: Sendable {
     let connectionCount: @Sendable () -> Int
     /// Cluster mode: the node's name and its link to the bus.
     let cluster: (@Sendable () -> ClusterHealth)?
+    /// Cluster mode: where clients reach each node (`http(s)://host:port`), for `/v1/info`'s `ws_urls`.
+    var nodeURLs: (@Sendable () -> [String])? = nil
     /// On a cluster node that relays: the base URL of the active node, where the HTTP API that needs the
     /// domain is served (nil while unknown).
     var activeURL: (@Sendable () -> String?)? = nil
@@ -53,7 +55,13 @@ struct HTTPEndpoints: Sendable {
         case "/dev/token":
             return devToken(query)
         case "/v1/info":
-            return json(200, ["protocol": 1, "dev": devSecret != nil, "ws_path": "/ws"])
+            var info: [String: any Sendable] = ["protocol": 1, "dev": devSecret != nil, "ws_path": "/ws"]
+            if let urls = nodeURLs?(), !urls.isEmpty {
+                info["ws_urls"] = urls.sorted().map { url in
+                    (url.hasPrefix("https://") ? "wss://" + url.dropFirst(8) : "ws://" + url.dropFirst(7)) + "/ws"
+                }
+            }
+            return json(200, info)
         case "/v1/schema":
             return Response(status: 200, contentType: "application/schema+json", body: protocolDocuments.schema)
         case "/v1/asyncapi.yaml":

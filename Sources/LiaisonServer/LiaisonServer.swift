@@ -46,11 +46,12 @@ public final class LiaisonServer: Sendable {
             self.hub = hub
             let started = ContinuousClock.now
             let box = ConnectionCountBox()
-            let http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
+            var http = HTTPEndpoints(metrics: metrics, started: started, connectionCount: { box.count() },
                                      cluster: configuration.clusterHealth,
                                      devSecret: configuration.dev ? configuration.jwtSecret : nil,
                                      calendar: { [meetings = hub.meetings] in meetings.calendar(token: $0) },
                                      files: FileEndpoints(files: hub.files, verifier: verifier))
+            http.nodeURLs = configuration.clusterNodeURLs
             transport = WebSocketServer(configuration: configuration, queue: queue, sessions: hub, hub: hub, http: http)
             box.server = transport
             try transport.start()
@@ -74,6 +75,7 @@ public final class LiaisonServer: Sendable {
         var http = HTTPEndpoints(metrics: metrics, started: .now, connectionCount: { box.count() },
                                  cluster: configuration.clusterHealth, devSecret: nil, calendar: nil, files: nil)
         http.activeURL = activeURL
+        http.nodeURLs = configuration.clusterNodeURLs
         transport = WebSocketServer(configuration: configuration, queue: queue, sessions: relay(queue), hub: nil, http: http)
         box.server = transport
         try transport.start()

@@ -20,18 +20,22 @@ extension Serve {
             ClusterHealth(node: cluster.node, role: "relay", active: node.lease.lastSeenHolder, busConnected: node.busConnected)
         }
         let edge = Locked<RelayEdge?>(nil)
-        // The active node's URL, for redirects: read on the service thread, so looked up on a thread of its own.
+        // Where the active node and every node are reached, for redirects and /v1/info: read on the service
+        // thread, so looked up on a thread of its own, for the life of the node.
         let activeURL = Locked<String?>(nil)
-        let relaying = Atomic<Bool>(true)
+        let nodeURLs = Locked<[String]>([])
+        let running = Atomic<Bool>(true)
         let lookup = Thread {
-            while relaying.load(ordering: .relaxed) {
-                let url = node.lease.lastSeenHolder.flatMap { node.lease.url(of: $0) }
-                activeURL.withLock { $0 = url }
+            while running.load(ordering: .relaxed) {
+                let urls = node.lease.nodeURLs()
+                activeURL.withLock { $0 = node.lease.lastSeenHolder.flatMap { urls[$0] } }
+                nodeURLs.withLock { $0 = Array(urls.values) }
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
         lookup.start()
-        defer { relaying.store(false, ordering: .relaxed) }
+        defer { running.store(false, ordering: .relaxed) }
+        configuration.server.clusterNodeURLs = { nodeURLs.withLock { $0 } }
         let relay = try LiaisonServer(relaying: configuration.server, metrics: metrics,
                                       activeURL: { activeURL.withLock { $0 } }) { transport in
             let made = try! RelayEdge(node: cluster.node, bus: node.bus, transport: transport)
@@ -40,6 +44,7 @@ extension Serve {
         }
         print("liaison: node \(cluster.node) of the cluster on \(cluster.url) relays to the active node (now \(node.lease.holder() ?? "none")) until it holds the lease")
         printBanner(configuration, port: relay.port, tlsPort: relay.tlsPort)
+        try node.lease.publish(url: relay.publicURL)
         signals.onStop {
             node.lease.stop()
             relay.stop()
@@ -51,7 +56,6 @@ extension Serve {
         }
         relay.stop(reason: "this node becomes the cluster's active node; reconnect")
         await relayTask.value
-        relaying.store(false, ordering: .relaxed)
         edge.withLock { $0 }?.stop()
         guard let revision, !signals.received else {
             node.close()

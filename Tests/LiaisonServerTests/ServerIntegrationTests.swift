@@ -16,6 +16,28 @@ import Testing
         await harness.stop()
     }
 
+    @Test func aClientGivenSeveralServersConnectsToTheFirstThatAccepts() async throws {
+        let harness = try await ServerHarness()
+        let closedPort = try await { () async throws -> Int in
+            let other = try await ServerHarness()
+            let port = other.server.port
+            await other.stop()
+            return port
+        }()
+        let connection = try await harness.engine.connect(anyOf: [
+            ConnectOptions(host: "127.0.0.1", port: closedPort), ConnectOptions(host: "127.0.0.1", port: harness.server.port),
+        ])
+        let claims = TokenClaims(sub: "alice", role: .msl, tenant: "acme", name: "Alice", areas: [],
+                                 expires: Date().addingTimeInterval(600))
+        let ok = try await connection.hello(token: try TokenIssuer.token(secret: ServerHarness.secret, claims: claims),
+                                            device: "d1")
+        #expect(ok.user == "alice")
+        await #expect(throws: ClientError.self) {
+            try await harness.engine.connect(anyOf: [ConnectOptions(host: "127.0.0.1", port: closedPort)])
+        }
+        await harness.stop()
+    }
+
     @Test func pushersAreRegisteredListedAndUnregisteredThroughTheClient() async throws {
         let harness = try await ServerHarness { $0.hub.push.gateways = ["main": "http://127.0.0.1:9"] }
         let alice = try await harness.connect("alice", role: .fmd, device: "phone")

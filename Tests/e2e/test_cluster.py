@@ -113,6 +113,21 @@ async def test_the_first_node_is_active_and_the_others_relay_to_it(server_factor
     assert response.getheader("Location") == a.http + "/v1/files/f123?download=1", response.getheader("Location")
 
 
+async def test_every_node_lists_the_websocket_urls_of_all_nodes_in_v1_info(server_factory, nats):
+    """What a client (the console) reconnects to when its node is gone."""
+    nodes = three_nodes(server_factory, nats)
+    expected = sorted(f"ws://127.0.0.1:{n.port}/ws" for n in nodes)
+    for node in nodes:
+        deadline = time.monotonic() + 10
+        while True:
+            status, _, body = http_get(node.http + "/v1/info")
+            info = json.loads(body)
+            if info.get("ws_urls") == expected or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert status == 200 and info["ws_urls"] == expected and info["protocol"] == 1, info
+
+
 async def test_presence_is_the_same_on_every_node(server_factory, nats):
     a, b, c = three_nodes(server_factory, nats)
     w = await b.login("harry", "hcp")
@@ -276,6 +291,33 @@ async def test_killing_the_active_node_under_load_from_every_node_loses_no_ackno
         assert replayed == sorted((seq, cmid) for cmid, seq in acked[user].items()), replayed[:5]
     total = sum(len(v) for v in sent.values())
     print(f"failover: a node was active {failover:.2f} s after the kill; {total} sent from three nodes, all present once")
+
+
+async def test_the_users_of_a_relaying_node_that_dies_go_offline_and_come_back_on_another(server_factory, nats):
+    a, b, c = three_nodes(server_factory, nats)
+    w = await b.login("wanda", "msl")
+    await c.login("harry", "hcp")
+    r = await w.ok("presence.watch", users=["harry"])
+    assert [p["status"] for p in r["presence"]] == ["online"], r
+    c.kill()  # its sessions end once the active node has not heard from it for 3 s, then the grace
+    await w.next_event("presence", 15, user="harry", status="offline")
+    await a.login("harry", "hcp")
+    await w.next_event("presence", 10, user="harry", status="online")
+
+
+async def test_an_open_mod_request_is_claimed_exactly_once_after_the_active_node_dies(server_factory, nats):
+    a, b, c = three_nodes(server_factory, nats)
+    hcp = await b.login("hana", "hcp")
+    req, offered = await mod_request(hcp, "cardiology", "still open after a failover?", ttl_s=120)
+    assert offered == 0, offered  # no FMD online yet
+    a.kill()
+    active = wait_for_active([b, c])
+    relay = c if active is b else b
+    fmds = [await node.login(f"fmd{i}", "fmd", areas=["cardiology"]) for i, node in enumerate([active, relay] * 3)]
+    await gather_events(fmds, "mod.offer", request=req)  # the late joiners get the open request before synced
+    replies = await claim_all(fmds, req)
+    assert [r["type"] for r in replies].count("ok") == 1, replies
+    assert sorted(r.get("code") for r in replies if r["type"] == "error") == ["already_claimed"] * 5, replies
 
 
 async def test_provisioned_users_and_pushers_outlive_the_active_node(server_factory, nats):

@@ -36,6 +36,16 @@ public final class KeyValueBucket: @unchecked Sendable {
         return Entry(value: value, revision: kvEntry_Revision(entry))
     }
 
+    /// Every key that has a value.
+    public func keys() throws(NATSError) -> [String] {
+        var list = kvKeysList()
+        let status = kvStore_Keys(&list, store, nil)
+        if status == NATS_NOT_FOUND { return [] }
+        try check("keys of \(name)", status)
+        defer { kvKeysList_Destroy(&list) }
+        return (0..<Int(list.Count)).compactMap { list.Keys[$0].map { String(cString: $0) } }
+    }
+
     /// Writes `value` whatever `key` had; returns the new revision.
     @discardableResult
     public func put(_ key: String, _ value: [UInt8]) throws(NATSError) -> UInt64 {

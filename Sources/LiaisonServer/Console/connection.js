@@ -20,13 +20,16 @@ export class ProtocolError extends Error {
 
 export class Connection extends EventTarget {
   /**
-   * @param {string} url   ws:// or wss:// URL of /ws
+   * @param {string|string[]} urls ws:// or wss:// URL of /ws, or several (the nodes of a cluster): the
+   *                               first is tried first, and each reconnect after a failure tries the next
    * @param {string} token JWT
    * @param {string} device this tab's device id
    */
-  constructor(url, token, device) {
+  constructor(urls, token, device) {
     super();
-    this.url = url;
+    this.urls = Array.isArray(urls) ? urls : [urls];
+    this.urlIndex = 0;
+    this.url = this.urls[0];
     this.token = token;
     this.device = device;
     this.ws = null;
@@ -144,6 +147,9 @@ export class Connection extends EventTarget {
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
     const delay = Math.max(Math.round(base / 2 + Math.random() * (base / 2)), (this.offlineUntil || 0) - Date.now());
     this.attempt += 1;
+    // With several nodes, the next try goes to the next one (any node serves the whole protocol).
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    this.url = this.urls[this.urlIndex];
     this.setState("waiting", { delay, reason, retryAt: Date.now() + delay });
     this.retryTimer = setTimeout(() => this.open(), delay);
   }

@@ -80,7 +80,10 @@ function signIn(token) {
   const claims = claimsOf(token);
   state.me = { user: claims.sub, role: claims.role, tenant: claims.tenant, name: claims.name, areas: claims.areas || [] };
   const path = state.info?.ws_path || "/ws";
-  const conn = new Connection((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path, token, state.device);
+  // This server first, then the other nodes of its cluster (if it is one) to reconnect to when it is gone.
+  const here = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  const urls = [here, ...(state.info?.ws_urls || []).filter((url) => url !== here)];
+  const conn = new Connection(urls, token, state.device);
   set("conn", conn);
   conn.addEventListener("state", (ev) => connectionState(conn, ev.detail));
   conn.addEventListener("event", (ev) => hooks.onEvent(ev.detail));
