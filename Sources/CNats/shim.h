@@ -6,11 +6,12 @@
 /* What Swift would otherwise do by filling C option structs field by field: each helper sets up one
    libnats call the way the cluster uses it. */
 
-/* Connects to `url` as `name`, reconnecting for ever (every 250 ms) when the connection drops. */
-static inline natsStatus lnats_connect(natsConnection **nc, const char *url, const char *name) {
+/* Connects to one of the `count` servers `urls` (the servers of one NATS cluster) as `name`, reconnecting
+   for ever (every 250 ms, to any of them) when the connection drops. */
+static inline natsStatus lnats_connect(natsConnection **nc, const char **urls, int count, const char *name) {
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(opts, url);
+    if (s == NATS_OK) s = natsOptions_SetServers(opts, urls, count);
     if (s == NATS_OK) s = natsOptions_SetName(opts, name);
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);

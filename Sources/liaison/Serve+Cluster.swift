@@ -68,10 +68,13 @@ extension Serve {
         }
         node.lease.keep(from: revision, lost: stop)
         try Hub.discardJournaledState(in: configuration.server.dataDirectory)
-        configuration.server.externalJournal = try node.openJournal(fenced: stop)
-        configuration.server.fileReplica = try node.fileReplica()
-        configuration.server.auditMirror = try node.startAudit(
-            trail: configuration.server.dataDirectory.appendingPathComponent("audit.log").path, fenced: stop)
+        // A NATS server just lost may leave a stream without a leader for a moment: each read is retried.
+        let trail = configuration.server.dataDirectory.appendingPathComponent("audit.log").path
+        configuration.server.externalJournal = try await retrying("reading the journal") { try node.openJournal(fenced: stop) }
+        configuration.server.fileReplica = try await retrying("opening the file store") { try node.fileReplica() }
+        configuration.server.auditMirror = try await retrying("reading the audit trail") {
+            try node.startAudit(trail: trail, fenced: stop)
+        }
         configuration.server.clusterHealth = {
             ClusterHealth(node: cluster.node, role: "active", active: cluster.node, busConnected: node.busConnected)
         }
@@ -92,5 +95,19 @@ extension Serve {
         await server.run()
         core.stop()
         node.close()
+    }
+
+    /// `body`, tried again every second while it throws, for at most a minute.
+    private func retrying<T>(_ what: String, _ body: () throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                return try body()
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                FileHandle.standardError.write(Data("liaison: \(what) failed, retrying: \(error)\n".utf8))
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

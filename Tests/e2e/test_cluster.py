@@ -24,7 +24,7 @@ from test_mod import claim_all, gather_events, mod_request
 from test_offline import pump
 from test_webrtc import aiortc_call
 
-LEASE = 1.5  # --cluster-lease in seconds: short, so a takeover happens within the test's patience
+LEASE = 3  # --cluster-lease in seconds: short, so a takeover happens within the test's patience, long enough that a busy machine does not miss renewals
 
 
 def free_port() -> int:
@@ -49,9 +49,9 @@ class NATS:
         self.start()
 
     def start(self):
+        args = getattr(self, "args", None) or ["-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.directory / "js")]
         self.process = subprocess.Popen(
-            [self.executable, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.directory / "js")],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [self.executable, *args], stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -65,6 +65,35 @@ class NATS:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class NATSCluster:
+    """Three `nats-server -js` clustered (routes between them), as in production: the streams and the lease
+    bucket get three replicas, and losing one server loses nothing."""
+
+    def __init__(self, directory: Path):
+        self.servers = []
+        ports = [(free_port(), free_port()) for _ in range(3)]
+        routes = ", ".join(f"nats://127.0.0.1:{route}" for _, route in ports)
+        for n, (client, route) in enumerate(ports, 1):
+            conf = directory / f"nats-{n}.conf"
+            conf.write_text(
+                f"server_name: n{n}\nlisten: 127.0.0.1:{client}\n"
+                f"jetstream {{ store_dir: \"{directory / f'js-{n}'}\" }}\n"
+                f"cluster {{ name: liaison, listen: 127.0.0.1:{route}, routes: [{routes}] }}\n")
+            server = NATS.__new__(NATS)
+            server.executable = shutil.which("nats-server") or shutil.which("nats-server", path="/usr/sbin")
+            server.port, server.url, server.directory = client, f"nats://127.0.0.1:{client}", directory
+            server.log = open(directory / f"nats-{n}.log", "ab")
+            server.args = ["-c", str(conf)]
+            self.servers.append(server)
+        for server in self.servers:
+            server.start()
+        self.url = ",".join(server.url for server in self.servers)
+
+    def stop(self):
+        for server in self.servers:
+            server.stop()
 
 
 @pytest.fixture
@@ -457,3 +486,42 @@ async def test_a_node_that_loses_the_bus_under_traffic_never_says_a_false_ok_and
     assert sorted(oks.values()) == list(range(1, len(oks) + 1)), "a refused request took a seq"
     h, msgs = await connect_replay(a, "harry", "hcp", device="dev2")
     assert [(x["seq"], x["client_msg_id"]) for x in msgs if x["room"] == room] == sorted((s, c) for c, s in oks.items())
+
+
+async def test_on_a_three_server_nats_cluster_with_three_replicas_losing_a_nats_server_and_then_the_active_node_loses_nothing(
+    server_factory, tmp_path,
+):
+    bus = NATSCluster(tmp_path)
+    try:
+        nodes = []
+        for name in ("a", "b"):
+            deadline = time.monotonic() + 30
+            while True:  # JetStream needs its three servers to elect a leader before a stream can be made
+                node = server_factory(secret="r" * 32, wait=False, rate_limit=100000, extra_args=[
+                    "--cluster", bus.url, "--node", name, "--cluster-lease", str(LEASE), "--cluster-replicas", "3"])
+                try:
+                    node.wait_healthy(30)
+                    break
+                except AssertionError:
+                    assert time.monotonic() < deadline, node.log_tail()
+                    time.sleep(1)
+            nodes.append(node)
+        a, b = nodes
+        m = await b.login("mia", "msl")
+        await (await b.login("harry", "hcp")).close()
+        room = await create_room(m, "group", ["harry"], title="r3")
+        oks = await send_many(m, room, 50, prefix="one")
+        bus.servers[0].stop()  # one NATS server of three: the streams keep a quorum
+        for i in range(50):
+            r = await m.request("msg.send", 30, room=room, body=f"two body {i}", client_msg_id=f"two-{i}")
+            if r["type"] == "error":  # while the client moves to another NATS server
+                assert r["code"] == "unavailable", r
+                r = await m.ok("msg.send", 30, room=room, body=f"two body {i}", client_msg_id=f"two-{i}")
+            oks.append(r)
+        assert [o["seq"] for o in oks] == list(range(1, 101))
+        a.kill()
+        assert wait_for_active([b]) is b
+        h, msgs = await connect_replay(b, "harry", "hcp")
+        assert [x["seq"] for x in msgs if x["room"] == room] == list(range(1, 101))
+    finally:
+        bus.stop()

@@ -7,6 +7,7 @@ public final class JetStreamBlobs: @unchecked Sendable {
     public let stream: String
     private let prefix: String
     private let connection: NATSConnection
+    private let context: JetStreamContext
     private let chunkBytes: Int
     private let wait: Int64
 
@@ -14,12 +15,13 @@ public final class JetStreamBlobs: @unchecked Sendable {
     public init(_ connection: NATSConnection, stream: String, prefix: String, replicas: Int, chunkBytes: Int = 512 * 1024,
                 wait: Duration = .seconds(10)) throws(NATSError) {
         self.connection = connection
+        context = try JetStreamContext(connection, wait: wait)
         self.stream = stream
         self.prefix = prefix
         self.chunkBytes = chunkBytes
         self.wait = wait.components.seconds * 1000
         var code = jsErrCode(0)
-        let status = lnats_ensure_stream(connection.jetStream, stream, "\(prefix).>", Int64(replicas), &code)
+        let status = lnats_ensure_stream(context.pointer, stream, "\(prefix).>", Int64(replicas), &code)
         guard status == NATS_OK else { throw NATSError("stream \(stream)", status, code: code) }
     }
 
@@ -28,17 +30,17 @@ public final class JetStreamBlobs: @unchecked Sendable {
     /// Stores `bytes` as blob `name` and waits until JetStream holds every chunk.
     public func put(_ name: String, _ bytes: [UInt8]) throws(NATSError) {
         let count = max(1, (bytes.count + chunkBytes - 1) / chunkBytes)
-        let failuresBefore = lnats_failures(connection.publishFailures)
+        let failuresBefore = context.failureCount
         for index in 0..<count {
             var chunk = Self.header(index: index, count: count)
             chunk += bytes[min(bytes.count, index * chunkBytes)..<min(bytes.count, (index + 1) * chunkBytes)]
             let status = chunk.withUnsafeBytes {
-                lnats_publish_async(connection.jetStream, subject(name), $0.baseAddress, Int32($0.count))
+                lnats_publish_async(context.pointer, subject(name), $0.baseAddress, Int32($0.count))
             }
             try check("store \(name) in \(stream)", status)
         }
-        try check("acks from \(stream)", lnats_publish_complete(connection.jetStream, wait))
-        guard lnats_failures(connection.publishFailures) == failuresBefore else {
+        try check("acks from \(stream)", lnats_publish_complete(context.pointer, wait))
+        guard context.failureCount == failuresBefore else {
             throw NATSError("store \(name) in \(stream)", NATS_ERR)
         }
     }
@@ -47,7 +49,7 @@ public final class JetStreamBlobs: @unchecked Sendable {
     public func get(_ name: String) throws(NATSError) -> [UInt8]? {
         var subscription: OpaquePointer?
         var code = jsErrCode(0)
-        let status = lnats_read_all(&subscription, connection.jetStream, subject(name), &code)
+        let status = lnats_read_all(&subscription, context.pointer, subject(name), &code)
         guard status == NATS_OK, let subscription else { throw NATSError("read \(name) from \(stream)", status, code: code) }
         defer {
             natsSubscription_Unsubscribe(subscription)
@@ -76,7 +78,7 @@ public final class JetStreamBlobs: @unchecked Sendable {
     /// Removes blob `name`.
     public func remove(_ name: String) throws(NATSError) {
         var code = jsErrCode(0)
-        let status = lnats_purge_subject(connection.jetStream, stream, subject(name), &code)
+        let status = lnats_purge_subject(context.pointer, stream, subject(name), &code)
         guard status == NATS_OK else { throw NATSError("remove \(name) from \(stream)", status, code: code) }
     }
 

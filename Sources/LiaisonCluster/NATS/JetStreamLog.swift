@@ -8,6 +8,7 @@ public final class JetStreamLog: @unchecked Sendable {
     public let stream: String
     public let subject: String
     private let connection: NATSConnection
+    private let context: JetStreamContext
     private let wait: Int64
 
     /// Opens the stream `stream` of `subject`, creating it with `replicas` copies if it does not exist.
@@ -15,11 +16,12 @@ public final class JetStreamLog: @unchecked Sendable {
         throws(NATSError)
     {
         self.connection = connection
+        context = try JetStreamContext(connection, wait: wait)
         self.stream = stream
         self.subject = subject
         self.wait = wait.components.seconds * 1000
         var code = jsErrCode(0)
-        let status = lnats_ensure_stream(connection.jetStream, stream, subject, Int64(replicas), &code)
+        let status = lnats_ensure_stream(context.pointer, stream, subject, Int64(replicas), &code)
         guard status == NATS_OK else { throw NATSError("stream \(stream)", status, code: code) }
     }
 
@@ -30,7 +32,7 @@ public final class JetStreamLog: @unchecked Sendable {
     public func lastSequence() throws(NATSError) -> UInt64 {
         var last: UInt64 = 0
         var code = jsErrCode(0)
-        let status = lnats_last_sequence(connection.jetStream, stream, &last, &code)
+        let status = lnats_last_sequence(context.pointer, stream, &last, &code)
         guard status == NATS_OK else { throw NATSError("stream \(stream) info", status, code: code) }
         return last
     }
@@ -40,7 +42,7 @@ public final class JetStreamLog: @unchecked Sendable {
         guard last > 0 else { return [] }
         var subscription: OpaquePointer?
         var code = jsErrCode(0)
-        let status = lnats_read_all(&subscription, connection.jetStream, subject, &code)
+        let status = lnats_read_all(&subscription, context.pointer, subject, &code)
         guard status == NATS_OK, let subscription else { throw NATSError("read \(stream)", status, code: code) }
         defer {
             natsSubscription_Unsubscribe(subscription)
@@ -62,16 +64,16 @@ public final class JetStreamLog: @unchecked Sendable {
     /// Throws if any was refused (the log no longer ends at `expectedLast`: another writer wrote) or not
     /// acknowledged in time; records before the refused one may be stored.
     public func append(_ records: [[UInt8]], after expectedLast: UInt64) throws(NATSError) {
-        let failuresBefore = lnats_failures(connection.publishFailures)
+        let failuresBefore = context.failureCount
         for (index, record) in records.enumerated() {
             let status = record.withUnsafeBytes { bytes in
-                lnats_publish_fenced(connection.jetStream, subject, bytes.baseAddress, Int32(bytes.count),
+                lnats_publish_fenced(context.pointer, subject, bytes.baseAddress, Int32(bytes.count),
                                      expectedLast + UInt64(index))
             }
             try check("append to \(stream)", status)
         }
-        try check("acks from \(stream)", lnats_publish_complete(connection.jetStream, wait))
-        guard lnats_failures(connection.publishFailures) == failuresBefore else {
+        try check("acks from \(stream)", lnats_publish_complete(context.pointer, wait))
+        guard context.failureCount == failuresBefore else {
             throw NATSError("append to \(stream) after sequence \(expectedLast)", NATS_ERR)
         }
     }

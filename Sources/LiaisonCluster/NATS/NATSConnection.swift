@@ -1,18 +1,28 @@
 import CNats
+import Foundation
 
 /// One connection to a NATS server with its JetStream context, reconnecting by itself when the server
 /// goes away. Its calls block the calling thread (each is a round trip at most): call them from a
 /// thread of their own, never from the libwebsockets service thread or an actor's executor.
 public final class NATSConnection: @unchecked Sendable {
     let connection: OpaquePointer
+    /// The JetStream context of key-value buckets (each log and blob store has its own).
     let jetStream: OpaquePointer
-    /// Failed asynchronous publishes, counted by libnats' error handler (see `JetStreamLog.append`).
-    let publishFailures: UnsafeMutablePointer<lnats_publish_failures>
+    private let publishFailures: UnsafeMutablePointer<lnats_publish_failures>
 
-    /// Connects to `url` (nats://host:port) as `name`; JetStream requests wait up to `wait`.
+    /// Connects to `url` (`nats://host:port`, or several of one NATS cluster separated by commas) as `name`;
+    /// JetStream requests wait up to `wait`.
     public init(url: String, name: String, wait: Duration = .seconds(5)) throws(NATSError) {
         var connection: OpaquePointer?
-        try check("connect to \(url)", lnats_connect(&connection, url, name))
+        let urls: [UnsafeMutablePointer<CChar>?] = url.split(separator: ",").map {
+            strdup($0.trimmingCharacters(in: .whitespaces))
+        }
+        defer { urls.forEach { free($0) } }
+        var pointers: [UnsafePointer<CChar>?] = urls.map { $0.map { UnsafePointer($0) } }
+        let connected = pointers.withUnsafeMutableBufferPointer {
+            lnats_connect(&connection, $0.baseAddress, Int32($0.count), name)
+        }
+        try check("connect to \(url)", connected)
         publishFailures = .allocate(capacity: 1)
         publishFailures.initialize(to: lnats_publish_failures(failures: 0))
         var jetStream: OpaquePointer?
