@@ -74,8 +74,9 @@ public final class NodeLease: Sendable {
             do {
                 let entry = try bucket.get(Self.key)
                 let holder = entry.map { String(decoding: $0.value, as: UTF8.self) }
-                let previous = seenHolder.withLock { seen in defer { seen = holder }; return seen }
-                if let holder, holder != previous { holderChanged(holder) }
+                // Told before it shows as the holder: who sees the new holder sees what the change did.
+                if let holder, holder != seenHolder.withLock({ $0 }) { holderChanged(holder) }
+                seenHolder.withLock { $0 = holder }
                 switch rules.move(seeing: entry?.revision, at: .now, watch: &watch) {
                 case .create:
                     if let revision = try bucket.create(Self.key, value) {

@@ -20,6 +20,8 @@ from liaison_helpers import connect_replay, create_room, http_get, send_many
 from test_export import (FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, run_cli,
                          scripted_day, wait_audited)
 from test_files import download, upload
+from test_meetings import schedule
+from test_push import APP, gateway, offline_with_pusher  # noqa: F401 (gateway is a fixture)
 from test_mod import claim_all, gather_events, mod_request
 from test_offline import pump
 from test_webrtc import aiortc_call
@@ -245,7 +247,8 @@ async def test_a_device_connecting_on_another_node_replaces_the_first_with_4409(
 
 
 def wait_for_active(nodes, timeout: float = 30.0):
-    """The node among `nodes` whose /healthz says it is active, waited for."""
+    """The node among `nodes` whose /healthz says it is active, waited for; then until every other one
+    says it relays to it (a relay that has not noticed the change yet would close what it accepts with 1012)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for node in nodes:
@@ -254,7 +257,11 @@ def wait_for_active(nodes, timeout: float = 30.0):
             except OSError:
                 continue
             if status == 200 and body["cluster"]["role"] == "active":
-                return node
+                name = body["cluster"]["node"]
+                while time.monotonic() < deadline:
+                    if all(healthz(other)[1]["cluster"].get("active") == name for other in nodes if other is not node):
+                        return node
+                    time.sleep(0.05)
         time.sleep(0.05)
     raise AssertionError("no node became active:\n" + "\n".join(n.log_tail(20) for n in nodes))
 
@@ -437,6 +444,28 @@ async def test_the_audit_trail_and_the_interaction_record_continue_on_the_node_t
     rows = [json.loads(line) for line in body.decode().splitlines()]
     chat = [row["body"] for row in rows if row["kind"] == "message" and row["room"] == room]
     assert chat == [f"before {i}" for i in range(3)] + [f"after {i}" for i in range(2)], chat
+
+
+async def test_meetings_and_push_work_across_nodes_and_outlive_the_active_node(server_factory, nats, gateway):
+    flags = ["--push-gateway", f"main={gateway.url}", "--push-delay", "0.5"]
+    a, b, c = (start_node(server_factory, nats, name, "m" * 32, extra_args=flags) for name in ("a", "b", "c"))
+    await offline_with_pusher(c, "hana", "hcp", "k-hana")  # registered through a relay, then gone
+    org = await b.login("olga", "msl", name="Dr Olga Berg")
+    created = await schedule(org, ["hana"])
+    await gateway.wait_for(1, "liaison.meeting")
+    a.kill()
+    active = wait_for_active([b, c])
+    relay = c if active is b else b
+    org2 = await relay.login("olga", "msl", device="tablet")
+    got = await org2.ok("meeting.get", meeting=created["meeting"])
+    assert got["title"] == "Dosing review" and [a["user"] for a in got["attendees"]] == ["olga", "hana"], got
+    await org2.ok("msg.send", room=created["room"], body="see you there", client_msg_id="m-1")
+    [pushed] = await gateway.wait_for(1, "liaison.msg")
+    assert pushed["devices"][0]["pushkey"] == "k-hana" and "see you there" not in json.dumps(pushed), pushed
+    url = (await org2.ok("meeting.feed"))["url"]
+    assert url.startswith(active.http + "/v1/calendar/"), url  # the node that serves it now
+    status, headers, body = await asyncio.to_thread(http_get, url)
+    assert status == 200 and f"{created['meeting']}@liaison".encode() in body, (status, body[:200])
 
 
 async def test_a_node_that_loses_the_bus_under_traffic_never_says_a_false_ok_and_recovers(server_factory, nats):
