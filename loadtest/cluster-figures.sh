@@ -93,15 +93,18 @@ workloads active "$PORT_A"
 workloads relay "$PORT_B"
 stop_all
 
-# failover: three nodes, the active one killed; the time until another one answers as active
+# failover: three nodes, the active one killed after a chat run has filled its journal; the time until
+# another one answers as active (it reads the whole journal first: see how many records it read)
 start_cluster 2
+harness fill-journal "$PORT_B" chat --rooms "$CHAT_ROOMS" --members 2 --window 16 --size 100 --warmup 0 --ramp 1 --user-prefix fill
 kill -KILL "${PIDS[1]}"
 killed=$(date +%s.%N)
 while true; do
     [ "$(role_of "$PORT_B")" = active ] || [ "$(role_of "$PORT_C")" = active ] && break
     sleep 0.02
 done
-python3 -c "import json; json.dump({'lease_s': $LEASE, 'failover_s': $(date +%s.%N) - $killed}, open('$OUT/failover.json', 'w'))"
+records=$(grep -ho "active: [0-9]* journal records read" "$OUT"/b-2.log "$OUT"/c-2.log | grep -o "[0-9]*" | tail -1)
+python3 -c "import json; json.dump({'lease_s': $LEASE, 'failover_s': $(date +%s.%N) - $killed, 'journal_records': ${records:-0}}, open('$OUT/failover.json', 'w'))"
 stop_all
 
 python3 - "$OUT" <<'PY'
@@ -137,5 +140,6 @@ for r in rows[1:]:
     if single[1] and r[1]:
         print(f"{r[0]}: chat cost per acked message {single[1] / r[1]:.2f}x the single process; fan-out {single[6] / max(r[6], 1):.2f}x")
 f = load("failover")
-print(f"failover: another node active {f.get('failover_s', float('nan')):.2f} s after kill -9 of the active one (lease {f.get('lease_s')} s)")
+print(f"failover: another node active {f.get('failover_s', float('nan')):.2f} s after kill -9 of the active one "
+      f"(lease {f.get('lease_s')} s), having read a journal of {f.get('journal_records')} records")
 PY

@@ -37,28 +37,35 @@ public final class JetStreamLog: @unchecked Sendable {
         return last
     }
 
-    /// Every record up to sequence `last`, oldest first, read through an ordered consumer.
+    /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
     public func readAll(through last: UInt64) throws(NATSError) -> [[UInt8]] {
         guard last > 0 else { return [] }
         var subscription: OpaquePointer?
         var code = jsErrCode(0)
-        let status = lnats_read_all(&subscription, context.pointer, subject, &code)
+        let status = lnats_pull_all(&subscription, context.pointer, subject, &code)
         guard status == NATS_OK, let subscription else { throw NATSError("read \(stream)", status, code: code) }
         defer {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
         var records: [[UInt8]] = []
+        records.reserveCapacity(Int(min(last, 1 << 24)))
         while true {
-            var message: OpaquePointer?
-            try check("read \(stream)", natsSubscription_NextMsg(&message, subscription, wait))
-            guard let message else { continue }
-            defer { natsMsg_Destroy(message) }
-            let count = Int(natsMsg_GetDataLength(message))
-            records.append(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: count)))
-            if lnats_stream_sequence(message) >= last { return records }
+            var batch = natsMsgList()
+            let fetched = natsSubscription_Fetch(&batch, subscription, Self.fetchBatch, wait, &code)
+            guard fetched == NATS_OK else { throw NATSError("read \(stream)", fetched, code: code) }
+            defer { natsMsgList_Destroy(&batch) }
+            for index in 0..<Int(batch.Count) {
+                guard let message = batch.Msgs[index] else { continue }
+                let count = Int(natsMsg_GetDataLength(message))
+                records.append(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: count)))
+                if lnats_stream_sequence(message) >= last { return records }
+            }
         }
     }
+
+    /// Records asked for per fetch while reading the whole log.
+    static let fetchBatch: Int32 = 4096
 
     /// Appends `records` in order after sequence `expectedLast`, pipelined, and waits for every ack.
     /// Throws if any was refused (the log no longer ends at `expectedLast`: another writer wrote) or not
