@@ -11,7 +11,7 @@
 #
 # The three nodes and NATS share this machine's cores with the harness: compare the modes as ratios
 # (the cost per message of the cluster path), not as scaling. Environment: BUILD [release] or debug,
-# SKIP_BUILD, DURATION [10], LEASE [5], OUT [loadtest/results/cluster-STAMP].
+# SKIP_BUILD, DURATION [10], LEASE [5], OUT [loadtest/results/cluster-STAMP], FAILOVER_ONLY (1: only that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -83,15 +83,17 @@ workloads() {  # MODE PORT
     harness "$1-mod" "$2" mod --fmds "$MOD_FMDS" --requesters 2 --rate 2 --ramp 1 --user-prefix "$1m"
 }
 
-PORT=$(free_port)
-start_node single "$PORT"
-workloads single "$PORT"
-stop_all
+if [ -z "${FAILOVER_ONLY:-}" ]; then
+    PORT=$(free_port)
+    start_node single "$PORT"
+    workloads single "$PORT"
+    stop_all
 
-start_cluster 1
-workloads active "$PORT_A"
-workloads relay "$PORT_B"
-stop_all
+    start_cluster 1
+    workloads active "$PORT_A"
+    workloads relay "$PORT_B"
+    stop_all
+fi
 
 # failover: three nodes, the active one killed after a chat run has filled its journal; the time until
 # another one answers as active (it reads the whole journal first: see how many records it read)
@@ -103,7 +105,7 @@ while true; do
     [ "$(role_of "$PORT_B")" = active ] || [ "$(role_of "$PORT_C")" = active ] && break
     sleep 0.02
 done
-records=$(grep -ho "active: [0-9]* journal records read" "$OUT"/b-2.log "$OUT"/c-2.log | grep -o "[0-9]*" | tail -1)
+records=$(grep -ho "active: [0-9]* journal records applied" "$OUT"/b-2.log "$OUT"/c-2.log | grep -o "^active: [0-9]*" | grep -o "[0-9]*" | tail -1)
 python3 -c "import json; json.dump({'lease_s': $LEASE, 'failover_s': $(date +%s.%N) - $killed, 'journal_records': ${records:-0}}, open('$OUT/failover.json', 'w'))"
 stop_all
 

@@ -32,7 +32,10 @@ public final class JetStreamAuditMirror: AuditMirror, @unchecked Sendable {
                 .appendingPathComponent("audit-superseded-\(stamp).log").path
             try manager.moveItem(atPath: path, toPath: kept)
         }
-        try Data(records.joined()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        var trail: [UInt8] = []
+        trail.reserveCapacity(records.reduce(0) { $0 + $1.count })
+        for record in records { trail.append(contentsOf: record) }
+        try Data(trail).write(to: URL(fileURLWithPath: path), options: .atomic)
         return JetStreamAuditMirror(log: log, last: last, fenced: fenced)
     }
 

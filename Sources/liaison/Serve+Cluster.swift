@@ -70,11 +70,16 @@ extension Serve {
         try Hub.discardJournaledState(in: configuration.server.dataDirectory)
         // A NATS server just lost may leave a stream without a leader for a moment: each read is retried.
         let trail = configuration.server.dataDirectory.appendingPathComponent("audit.log").path
+        var started = ContinuousClock.now
         configuration.server.externalJournal = try await retrying("reading the journal") { try node.openJournal(fenced: stop) }
+        print("liaison: node \(cluster.node) read \(configuration.server.externalJournal?.records.count ?? 0) journal records in \(ContinuousClock.now - started)")
         configuration.server.fileReplica = try await retrying("opening the file store") { try node.fileReplica() }
+        started = .now
         configuration.server.auditMirror = try await retrying("reading the audit trail") {
             try node.startAudit(trail: trail, fenced: stop)
         }
+        print("liaison: node \(cluster.node) read the audit trail in \(ContinuousClock.now - started)")
+        started = .now
         configuration.server.clusterHealth = {
             ClusterHealth(node: cluster.node, role: "active", active: cluster.node, busConnected: node.busConnected)
         }
@@ -86,7 +91,7 @@ extension Serve {
         guard let hub = server.hub else { return }
         let core = try RelayCore(sessions: hub, bus: node.bus)
         try node.lease.publish(url: server.publicURL)
-        print("liaison: node \(cluster.node) is active: \(configuration.server.externalJournal?.records.count ?? 0) journal records read")
+        print("liaison: node \(cluster.node) is active: \(configuration.server.externalJournal?.records.count ?? 0) journal records applied in \(ContinuousClock.now - started)")
         printBanner(configuration, port: server.port, tlsPort: server.tlsPort)
         signals.onStop {
             node.lease.stop()

@@ -34,7 +34,7 @@ public final class UserDirectory: Sendable {
             }
         }
         let decoder = JSONDecoder()
-        for data in records {
+        for data in records where JournalRecordType.may(data, be: UserPutRecord.type) {
             guard let record = try? decoder.decode(UserPutRecord.self, from: data), record.type == UserPutRecord.type
             else { continue }
             known[record.user.key] = record.user

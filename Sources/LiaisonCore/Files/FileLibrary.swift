@@ -40,7 +40,7 @@ public actor FileLibrary {
         try fileSystem.makeDirectory(temporary)
         var latest: [String: [UInt8]] = [:]
         let decoder = JSONDecoder(), encoder = JSONEncoder()
-        for data in records {
+        for data in records where JournalRecordType.may(data, be: FileStoredRecord.type) {
             guard let record = try? decoder.decode(FileStoredRecord.self, from: data), record.type == FileStoredRecord.type
             else { continue }
             latest[record.file.file] = Array(try encoder.encode(record.file))

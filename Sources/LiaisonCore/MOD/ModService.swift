@@ -47,7 +47,7 @@ public actor ModService {
         if let data = try fileSystem.contents(of: snapshotPath) {
             for request in try decoder.decode([ModRequest].self, from: Data(data)) { requests[request.id] = request }
         }
-        for data in records {
+        for data in records where JournalRecordType.may(data, be: "mod.state") {
             guard let record = try? decoder.decode(ModStateRecord.self, from: data), record.type == "mod.state" else { continue }
             requests[record.request.id] = record.request
             changed = true

@@ -52,7 +52,8 @@ public actor MeetingService {
             for call in snapshot.calls { calls[call.call] = call }
             for feed in snapshot.feeds { feedTokens[UserKey(tenant: feed.tenant, user: feed.user)] = feed.token }
         }
-        for data in records {
+        for data in records where JournalRecordType.may(data, startWith: "meeting.")
+            || JournalRecordType.may(data, be: MeetingRecord.callType) {
             guard let record = try? decoder.decode(MeetingRecord.self, from: data) else { continue }
             switch record.type {
             case MeetingRecord.meetingType: if let meeting = record.meeting { meetings[meeting.id] = meeting }

@@ -72,7 +72,7 @@ public actor PushService {
         let stored = try fileSystem.contents(of: path).map { try JSONDecoder().decode([Pusher].self, from: Data($0)) } ?? []
         book = PusherBook(stored)
         let decoder = JSONDecoder()
-        for data in records {
+        for data in records where JournalRecordType.may(data, be: PushersRecord.type) {
             guard let record = try? decoder.decode(PushersRecord.self, from: data), record.type == PushersRecord.type
             else { continue }
             book.replace(record.owner, with: record.pushers)

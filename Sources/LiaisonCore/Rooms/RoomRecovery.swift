@@ -28,9 +28,9 @@ struct RoomRecovery {
                                                  title: created.title, members: created.members, createdAt: created.ts)
                 changed.insert(created.room)
             }
-            guard var state = states[record.room] else { continue }
-            RoomRecord.apply(record, to: &state)
-            states[record.room] = state
+            guard states[record.room] != nil else { continue }
+            // In place: a copy taken out of the dictionary would copy the room's messages on every record.
+            RoomRecord.apply(record, to: &states[record.room]!)
             changed.insert(record.room)
             appliedRecords += 1
         }
