@@ -13,7 +13,7 @@ import Metrics
 /// another node, and `fenced` runs: this node must stop.
 public final class JetStreamJournal: JournalWriter, @unchecked Sendable {
     private struct Entry {
-        let record: [UInt8]?
+        let record: Journal.Payload?
         let completion: (@Sendable () -> Void)?
     }
 
@@ -38,7 +38,7 @@ public final class JetStreamJournal: JournalWriter, @unchecked Sendable {
         let last = try log.lastSequence()
         let records = try log.readAll(through: last)
         let journal = JetStreamJournal(log: log, last: last, fenced: fenced)
-        return ExternalJournal(writer: journal, records: records.map { Data($0) })
+        return ExternalJournal(writer: journal, records: records)
     }
 
     private init(log: JetStreamLog, last: UInt64, fenced: @escaping @Sendable (String) -> Void) {
@@ -51,7 +51,7 @@ public final class JetStreamJournal: JournalWriter, @unchecked Sendable {
     }
 
     public func append(_ payload: Journal.Payload, completion: (@Sendable () -> Void)?) {
-        enqueue(Entry(record: payload.bytes, completion: completion))
+        enqueue(Entry(record: payload, completion: completion))
     }
 
     public func afterPendingWrites(_ completion: @escaping @Sendable () -> Void) {
@@ -103,12 +103,12 @@ public final class JetStreamJournal: JournalWriter, @unchecked Sendable {
     }
 
     /// Appends `records` after `last`; false once fenced.
-    private func write(_ records: [[UInt8]]) -> Bool {
+    private func write(_ records: [Journal.Payload]) -> Bool {
         var remaining = records[...]
         let started = ContinuousClock.now
         while !remaining.isEmpty {
             do {
-                try log.append(Array(remaining), after: last)
+                try log.append(remaining, after: last)
                 last += UInt64(remaining.count)
                 remaining = []
             } catch {

@@ -10,32 +10,32 @@ import Testing
         let log = try JetStreamLog(NATSConnection(url: server.url, name: "t"), stream: "T", subject: "t.log", replicas: 1)
         #expect(try log.lastSequence() == 0)
         #expect(try log.readAll(through: 0).isEmpty)
-        try log.append([[1], [2, 2], []], after: 0)
-        try log.append([[3]], after: 3)
+        try log.append([[1], [2, 2], []] as [[UInt8]], after: 0)
+        try log.append([[3]] as [[UInt8]], after: 3)
         #expect(try log.lastSequence() == 4)
-        #expect(try log.readAll(through: 4) == [[1], [2, 2], [], [3]])
+        #expect(try log.readAll(through: 4).map([UInt8].init) == [[1], [2, 2], [], [3]])
     }
 
     @Test func anAppendThatDoesNotFollowTheLogsEndIsRefused() throws {
         let server = try NATSServer()
         let connection = try NATSConnection(url: server.url, name: "t")
         let log = try JetStreamLog(connection, stream: "T", subject: "t.log", replicas: 1)
-        try log.append([[1], [2]], after: 0)
+        try log.append([[1], [2]] as [[UInt8]], after: 0)
         // A writer that believes the log is empty, or that it ends at 1, writes nothing.
-        #expect(throws: NATSError.self) { try log.append([[9]], after: 0) }
-        #expect(throws: NATSError.self) { try log.append([[9]], after: 1) }
-        #expect(try log.readAll(through: try log.lastSequence()) == [[1], [2]])
+        #expect(throws: NATSError.self) { try log.append([[9]] as [[UInt8]], after: 0) }
+        #expect(throws: NATSError.self) { try log.append([[9]] as [[UInt8]], after: 1) }
+        #expect(try log.readAll(through: try log.lastSequence()).map([UInt8].init) == [[1], [2]])
     }
 
     @Test func aSecondWriterIsFencedOffOnceTheFirstHasWritten() throws {
         let server = try NATSServer()
         let first = try JetStreamLog(NATSConnection(url: server.url, name: "a"), stream: "T", subject: "t.log", replicas: 1)
         let second = try JetStreamLog(NATSConnection(url: server.url, name: "b"), stream: "T", subject: "t.log", replicas: 1)
-        try first.append([[1]], after: 0)
+        try first.append([[1]] as [[UInt8]], after: 0)
         let end = try second.lastSequence()
-        try second.append([[2]], after: end)
-        #expect(throws: NATSError.self) { try first.append([[3]], after: 1) }
-        #expect(try first.readAll(through: 2) == [[1], [2]])
+        try second.append([[2]] as [[UInt8]], after: end)
+        #expect(throws: NATSError.self) { try first.append([[3]] as [[UInt8]], after: 1) }
+        #expect(try first.readAll(through: 2).map([UInt8].init) == [[1], [2]])
     }
 
     @Test func aBucketCreatesOnceAndUpdatesOnlyFromTheCurrentRevision() throws {

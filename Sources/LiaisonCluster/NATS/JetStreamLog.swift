@@ -38,7 +38,7 @@ public final class JetStreamLog: @unchecked Sendable {
     }
 
     /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
-    public func readAll(through last: UInt64) throws(NATSError) -> [[UInt8]] {
+    public func readAll(through last: UInt64) throws(NATSError) -> [Data] {
         guard last > 0 else { return [] }
         var subscription: OpaquePointer?
         var code = jsErrCode(0)
@@ -48,7 +48,7 @@ public final class JetStreamLog: @unchecked Sendable {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
-        var records: [[UInt8]] = []
+        var records: [Data] = []
         records.reserveCapacity(Int(min(last, 1 << 24)))
         while true {
             var batch = natsMsgList()
@@ -58,7 +58,7 @@ public final class JetStreamLog: @unchecked Sendable {
             for index in 0..<Int(batch.Count) {
                 guard let message = batch.Msgs[index] else { continue }
                 let count = Int(natsMsg_GetDataLength(message))
-                records.append(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: count)))
+                records.append(count == 0 ? Data() : Data(bytes: natsMsg_GetData(message), count: count))
                 if lnats_stream_sequence(message) >= last { return records }
             }
         }
@@ -70,7 +70,7 @@ public final class JetStreamLog: @unchecked Sendable {
     /// Appends `records` in order after sequence `expectedLast`, pipelined, and waits for every ack.
     /// Throws if any was refused (the log no longer ends at `expectedLast`: another writer wrote) or not
     /// acknowledged in time; records before the refused one may be stored.
-    public func append(_ records: [[UInt8]], after expectedLast: UInt64) throws(NATSError) {
+    public func append(_ records: some Collection<some ContiguousBytes>, after expectedLast: UInt64) throws(NATSError) {
         let failuresBefore = context.failureCount
         for (index, record) in records.enumerated() {
             let status = record.withUnsafeBytes { bytes in

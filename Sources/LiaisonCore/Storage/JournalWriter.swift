@@ -32,12 +32,13 @@ extension JournalWriter {
     }
 }
 
-extension Journal.Payload {
-    /// The record's bytes as they are stored (without the local journal's framing).
-    public var bytes: [UInt8] {
+extension Journal.Payload: ContiguousBytes {
+    /// The record's bytes as they are stored (without the local journal's framing), in place: a frame's
+    /// are the very bytes sent to clients.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch self {
-        case .frame(let frame): Array(UnsafeRawBufferPointer(start: frame.payloadStart, count: frame.count))
-        case .bytes(let bytes): bytes
+        case .frame(let frame): try body(UnsafeRawBufferPointer(start: frame.payloadStart, count: frame.count))
+        case .bytes(let bytes): try bytes.withUnsafeBytes(body)
         }
     }
 }
