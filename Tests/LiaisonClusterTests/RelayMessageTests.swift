@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LiaisonCluster
 
@@ -5,8 +6,8 @@ import Testing
 @Suite struct RelayMessageTests {
     static let messages: [RelayMessage] = [
         .opened(edge: "b", connection: 1 << 40),
-        .text(edge: "node-2", connection: 7, Array(#"{"type":"hello"}"#.utf8)),
-        .text(edge: "b", connection: 7, []),
+        .text(edge: "node-2", connection: 7, Data(#"{"type":"hello"}"#.utf8)),
+        .text(edge: "b", connection: 7, Data()),
         .binary(edge: "b", connection: 8),
         .closed(edge: "b", connection: .max),
         .progress(edge: "c", [.init(connection: 1, received: 640, backlog: 0), .init(connection: 2, received: 0, backlog: 9)]),
@@ -25,6 +26,20 @@ import Testing
         let payload = Array("shared bytes".utf8)
         let bytes = RelayMessage.frameHeader(connections: [4, 5], binary: false) + payload
         #expect(RelayMessage(bytes) == .frame(connections: [4, 5], binary: false, payload))
+    }
+
+    @Test func aFrameIsReadInPlaceAndOtherMessagesAreNotFrames() {
+        let bytes = RelayMessage.frameHeader(connections: [9], binary: true) + Array("payload".utf8)
+        bytes.withUnsafeBytes { buffer in
+            let frame = RelayMessage.frame(in: buffer)
+            #expect(frame?.connections == [9] && frame?.binary == true)
+            #expect(frame.map { Array($0.payload) } == Array("payload".utf8))
+            #expect(frame?.payload.baseAddress == buffer.baseAddress.map { $0 + bytes.count - 7 })
+        }
+        RelayMessage.alive(edge: "b").bytes.withUnsafeBytes { #expect(RelayMessage.frame(in: $0) == nil) }
+        ([7, 0, 0, 0, 0, 9] as [UInt8]).withUnsafeBytes { buffer in
+            #expect(RelayMessage.frame(in: buffer) == nil)  // says 9 recipients, has room for none
+        }
     }
 
     @Test(arguments: [[], [0], [9], [1, 1, 65], [6, 3, 65], [5, 1, 65, 0, 0, 0, 1, 0]] as [[UInt8]])

@@ -1,27 +1,28 @@
 import CNats
 
-/// A subscription to a subject: libnats calls `handler` with each message's bytes, in order, on a thread of
-/// the subscription's own. Ends with `cancel()` (or when released).
+/// A subscription to a subject: libnats calls `handler` with each message's bytes (valid during the call
+/// only: copy what is kept), in order, on a thread of the subscription's own. Ends with `cancel()` (or when
+/// released).
 public final class NATSSubscription: @unchecked Sendable {
     /// What libnats' C callback reaches through its closure pointer.
     private final class Handler {
-        let deliver: @Sendable ([UInt8]) -> Void
-        init(_ deliver: @escaping @Sendable ([UInt8]) -> Void) { self.deliver = deliver }
+        let deliver: @Sendable (UnsafeRawBufferPointer) -> Void
+        init(_ deliver: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) { self.deliver = deliver }
     }
 
     private let subscription: OpaquePointer
     private let handler: Unmanaged<Handler>
 
-    init(_ connection: NATSConnection, subject: String, handler deliver: @escaping @Sendable ([UInt8]) -> Void)
+    init(_ connection: NATSConnection, subject: String,
+         handler deliver: @escaping @Sendable (UnsafeRawBufferPointer) -> Void)
         throws(NATSError)
     {
         let handler = Unmanaged.passRetained(Handler(deliver))
         var subscription: OpaquePointer?
         let status = lnats_subscribe(&subscription, connection.connection, subject, { _, _, message, closure in
             guard let message, let closure else { return }
-            let count = Int(natsMsg_GetDataLength(message))
-            let bytes = count == 0 ? [] : Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: count))
-            natsMsg_Destroy(message)
+            defer { natsMsg_Destroy(message) }
+            let bytes = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message)))
             Unmanaged<Handler>.fromOpaque(closure).takeUnretainedValue().deliver(bytes)
         }, handler.toOpaque())
         guard status == NATS_OK, let subscription else {
@@ -57,7 +58,8 @@ extension NATSConnection {
     }
 
     /// Subscribes `handler` to `subject`.
-    public func subscribe(_ subject: String, handler: @escaping @Sendable ([UInt8]) -> Void) throws(NATSError)
+    public func subscribe(_ subject: String, handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void)
+        throws(NATSError)
         -> NATSSubscription
     {
         try NATSSubscription(self, subject: subject, handler: handler)

@@ -46,7 +46,7 @@ public final class RelayCore: @unchecked Sendable {
         subscription?.cancel()
     }
 
-    private func receive(_ bytes: [UInt8]) {
+    private func receive(_ bytes: UnsafeRawBufferPointer) {
         guard let message = RelayMessage(bytes) else {
             logger.warning("a relay message could not be read (\(bytes.count) bytes)")
             return
@@ -59,7 +59,7 @@ public final class RelayCore: @unchecked Sendable {
                 edges[edge, default: Edge(lastSeen: .now)].sessions[connection] = Relayed(session: session, peer: peer)
             }
         case .text(let edge, let connection, let payload):
-            relayed(edge, connection)?.session.receive(text: Data(payload))
+            relayed(edge, connection)?.session.receive(text: payload)
         case .binary(let edge, let connection):
             relayed(edge, connection)?.session.receiveBinary()
         case .closed(let edge, let connection):

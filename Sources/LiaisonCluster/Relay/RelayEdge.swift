@@ -78,14 +78,17 @@ public final class RelayEdge: SessionOpener, @unchecked Sendable {
         links.withLock { $0[connection] = nil }
     }
 
-    /// A message from the active node: a frame for some connections, or a close.
-    private func deliver(_ bytes: [UInt8]) {
-        switch RelayMessage(bytes) {
-        case .frame(let connections, let binary, let payload):
-            let frame = OutboundFrame(payload: payload, binary: binary)
-            let targets = links.withLock { links in connections.compactMap { links[$0] } }
+    /// A message from the active node: a frame for some connections (its payload copied once, into the frame
+    /// they all share), or a close.
+    private func deliver(_ bytes: UnsafeRawBufferPointer) {
+        if let message = RelayMessage.frame(in: bytes) {
+            let frame = OutboundFrame(payload: message.payload, binary: message.binary)
+            let targets = links.withLock { links in message.connections.compactMap { links[$0] } }
             for link in targets { link.received.add(UInt64(frame.count), ordering: .relaxed) }
             transport.send(frame, to: targets.map(\.peer))
+            return
+        }
+        switch RelayMessage(bytes) {
         case .close(let connection, let code, let reason):
             guard let link = links.withLock({ $0[connection] }) else { return }
             transport.close(link.peer, code: CloseCode(rawValue: code) ?? .internalError, reason: reason)
@@ -119,7 +122,7 @@ final class RelayedSession: SessionEndpoint {
         self.connection = connection
     }
 
-    func receive(text: Data) { edge.publish(.text(edge: edge.node, connection: connection, Array(text))) }
+    func receive(text: Data) { edge.publish(.text(edge: edge.node, connection: connection, text)) }
     func receiveBinary() { edge.publish(.binary(edge: edge.node, connection: connection)) }
 
     func disconnected() {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a relaying node and the active node tell each other over the bus about the WebSocket connections the
 /// relaying node holds, in a compact binary form (one NATS message each).
 ///
@@ -7,7 +9,7 @@
 /// for all of them), or a close.
 public enum RelayMessage: Equatable, Sendable {
     case opened(edge: String, connection: UInt64)
-    case text(edge: String, connection: UInt64, [UInt8])
+    case text(edge: String, connection: UInt64, Data)
     case binary(edge: String, connection: UInt64)
     case closed(edge: String, connection: UInt64)
     /// Per connection: bytes of frames received from the active node so far, and bytes still waiting for the
@@ -78,8 +80,40 @@ public enum RelayMessage: Equatable, Sendable {
         return out
     }
 
+    /// A `.frame` message read in place: its recipients, and its payload as a part of the message's bytes
+    /// (valid as long as they are), so that the one copy made of it is the frame written to the sockets.
+    public struct Frame {
+        public let connections: [UInt64]
+        public let binary: Bool
+        public let payload: UnsafeRawBufferPointer
+    }
+
+    /// `bytes` as a `.frame` message; nil if they are another kind of message, or not a whole one.
+    public static func frame(in bytes: UnsafeRawBufferPointer) -> Frame? {
+        var reader = Reader(bytes: bytes)
+        guard reader.byte() == 7, let binary = reader.byte(), let count: UInt32 = reader.integer(),
+              Int(count) <= reader.remaining / 8 else { return nil }
+        var connections: [UInt64] = []
+        connections.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let connection: UInt64 = reader.integer() else { return nil }
+            connections.append(connection)
+        }
+        return Frame(connections: connections, binary: binary == 1, payload: reader.rest())
+    }
+
     /// Decodes `bytes`; nil if they are not a whole relay message.
     public init?(_ bytes: [UInt8]) {
+        guard let message = bytes.withUnsafeBytes({ Self($0) }) else { return nil }
+        self = message
+    }
+
+    /// Decodes `bytes` (copying what the message keeps); nil if they are not a whole relay message.
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        if let frame = Self.frame(in: bytes) {
+            self = .frame(connections: frame.connections, binary: frame.binary, Array(frame.payload))
+            return
+        }
         var reader = Reader(bytes: bytes)
         guard let kind = reader.byte() else { return nil }
         switch kind {
@@ -87,7 +121,7 @@ public enum RelayMessage: Equatable, Sendable {
             guard let edge = reader.string(), let connection: UInt64 = reader.integer() else { return nil }
             switch kind {
             case 1: self = .opened(edge: edge, connection: connection)
-            case 2: self = .text(edge: edge, connection: connection, reader.rest())
+            case 2: self = .text(edge: edge, connection: connection, Data(reader.rest()))
             case 3: self = .binary(edge: edge, connection: connection)
             default: self = .closed(edge: edge, connection: connection)
             }
@@ -103,14 +137,6 @@ public enum RelayMessage: Equatable, Sendable {
         case 6:
             guard let edge = reader.string() else { return nil }
             self = .alive(edge: edge)
-        case 7:
-            guard let binary = reader.byte(), let count: UInt32 = reader.integer() else { return nil }
-            var connections: [UInt64] = []
-            for _ in 0..<count {
-                guard let connection: UInt64 = reader.integer() else { return nil }
-                connections.append(connection)
-            }
-            self = .frame(connections: connections, binary: binary == 1, reader.rest())
         case 8:
             guard let connection: UInt64 = reader.integer(), let code: UInt16 = reader.integer() else { return nil }
             self = .close(connection: connection, code: code, reason: String(decoding: reader.rest(), as: UTF8.self))
@@ -139,12 +165,13 @@ private extension [UInt8] {
     }
 }
 
-/// Reads a relay message front to back.
+/// Reads a relay message front to back, in place.
 private struct Reader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var offset = 0
 
     var isAtEnd: Bool { offset == bytes.count }
+    var remaining: Int { bytes.count - offset }
 
     mutating func byte() -> UInt8? {
         guard offset < bytes.count else { return nil }
@@ -167,8 +194,9 @@ private struct Reader {
         return String(decoding: bytes[offset..<(offset + Int(count))], as: UTF8.self)
     }
 
-    mutating func rest() -> [UInt8] {
+    /// What is left, in place.
+    mutating func rest() -> UnsafeRawBufferPointer {
         defer { offset = bytes.count }
-        return Array(bytes[offset...])
+        return UnsafeRawBufferPointer(rebasing: bytes[offset...])
     }
 }
