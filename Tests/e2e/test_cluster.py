@@ -554,3 +554,25 @@ async def test_on_a_three_server_nats_cluster_with_three_replicas_losing_a_nats_
         assert [x["seq"] for x in msgs if x["room"] == room] == list(range(1, 101))
     finally:
         bus.stop()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--cluster", "http://127.0.0.1:4222"], "--cluster must be NATS URLs"),
+    (["--cluster", "nats://127.0.0.1:4222,redis://x"], "--cluster must be NATS URLs"),
+    (["--node", "a.b"], "--node must be 1 to 64 letters"),
+    (["--node", "n" * 65], "--node must be 1 to 64 letters"),
+    (["--cluster-lease", "0.4"], "--cluster-lease must be at least 0.5 seconds"),
+    (["--cluster-replicas", "2"], "--cluster-replicas must be 1, 3 or 5"),
+])
+def test_bad_cluster_flags_stop_the_server_with_a_clear_message(tmp_path, args, says):
+    flags = {"--cluster": "nats://127.0.0.1:1", "--node": "a"}
+    flags.update(dict(zip(args[::2], args[1::2])))
+    p = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path / "d"), "--jwt-secret", "s" * 32,
+                *[x for kv in flags.items() for x in kv])
+    assert p.returncode != 0 and says in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_a_node_that_cannot_reach_nats_at_start_says_so_and_exits(tmp_path):
+    p = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path / "d"), "--jwt-secret", "s" * 32,
+                "--cluster", f"nats://127.0.0.1:{free_port()}", "--node", "a")
+    assert p.returncode != 0 and "connect to nats://127.0.0.1:" in p.stdout + p.stderr, p.stdout + p.stderr
