@@ -14,15 +14,28 @@ public final class JetStreamFileReplica: FileReplica {
 
     public func storeBlob(_ id: String, from path: String) async throws {
         try await run { [blobs] in
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-            try blobs.put(id, bytes)
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            let size = Int(try file.seekToEnd())
+            try blobs.put(id, size: size) { offset, length in
+                try file.seek(toOffset: UInt64(offset))
+                return [UInt8](try file.read(upToCount: length) ?? Data())
+            }
         }
     }
 
     public func fetchBlob(_ id: String, to path: String) async throws -> Bool {
         try await run { [blobs] in
-            guard let bytes = try blobs.get(id) else { return false }
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            guard try blobs.get(id, write: { try file.write(contentsOf: $0) }) else {
+                try? FileManager.default.removeItem(atPath: path)
+                return false
+            }
+            try file.synchronize()
             return true
         }
     }

@@ -54,15 +54,25 @@ import Testing
         let server = try NATSServer()
         let blobs = try JetStreamBlobs(NATSConnection(url: server.url, name: "t"), stream: "B", prefix: "b", replicas: 1,
                                        chunkBytes: 4)
+        func put(_ name: String, _ bytes: [UInt8]) throws {
+            try blobs.put(name, size: bytes.count) { offset, length in Array(bytes[offset..<(offset + length)]) }
+        }
+        func get(_ name: String) throws -> [UInt8]? {
+            var bytes: [UInt8] = []
+            return try blobs.get(name) { bytes += $0 } ? bytes : nil
+        }
         let bytes: [UInt8] = Array(0..<10)  // three chunks
-        try blobs.put("x", bytes)
-        try blobs.put("empty", [])
-        #expect(try blobs.get("x") == bytes)
-        #expect(try blobs.get("empty") == [])
-        #expect(try blobs.get("missing") == nil)
+        try put("x", bytes)
+        try put("empty", [])
+        let many: [UInt8] = (0..<100).map { UInt8($0) }  // 25 chunks: more than are kept in flight
+        try put("many", many)
+        #expect(try get("x") == bytes)
+        #expect(try get("empty") == [])
+        #expect(try get("many") == many)
+        #expect(try get("missing") == nil)
         try blobs.remove("x")
-        #expect(try blobs.get("x") == nil)
-        #expect(try blobs.get("empty") == [])
+        #expect(try get("x") == nil)
+        #expect(try get("empty") == [])
     }
 
     @Test func onlyOneOfTwoStandbysTakesAnAbandonedLeaseAndTheOtherKeepsWaiting() async throws {

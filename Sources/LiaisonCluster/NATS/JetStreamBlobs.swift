@@ -27,26 +27,35 @@ public final class JetStreamBlobs: @unchecked Sendable {
 
     private func subject(_ name: String) -> String { "\(prefix).\(name)" }
 
-    /// Stores `bytes` as blob `name` and waits until JetStream holds every chunk.
-    public func put(_ name: String, _ bytes: [UInt8]) throws(NATSError) {
-        let count = max(1, (bytes.count + chunkBytes - 1) / chunkBytes)
+    /// Chunks published before waiting for their acks: what a store holds in memory at most.
+    static let chunksInFlight = 8
+
+    /// Stores the `size` bytes `read(offset, length)` gives, a chunk at a time, as blob `name`; returns once
+    /// JetStream holds every chunk. At most `chunksInFlight` chunks are in memory at once.
+    public func put(_ name: String, size: Int, read: (_ offset: Int, _ length: Int) throws -> [UInt8]) throws {
+        let count = max(1, (size + chunkBytes - 1) / chunkBytes)
         let failuresBefore = context.failureCount
         for index in 0..<count {
+            let offset = index * chunkBytes
+            let bytes = try read(offset, min(chunkBytes, size - offset))
             var chunk = Self.header(index: index, count: count)
-            chunk += bytes[min(bytes.count, index * chunkBytes)..<min(bytes.count, (index + 1) * chunkBytes)]
+            chunk += bytes
             let status = chunk.withUnsafeBytes {
                 lnats_publish_async(context.pointer, subject(name), $0.baseAddress, Int32($0.count))
             }
             try check("store \(name) in \(stream)", status)
+            if (index + 1) % Self.chunksInFlight == 0 || index == count - 1 {
+                try check("acks from \(stream)", lnats_publish_complete(context.pointer, wait))
+            }
         }
-        try check("acks from \(stream)", lnats_publish_complete(context.pointer, wait))
         guard context.failureCount == failuresBefore else {
             throw NATSError("store \(name) in \(stream)", NATS_ERR)
         }
     }
 
-    /// The bytes of blob `name`, or nil if the stream has none (or only part of one).
-    public func get(_ name: String) throws(NATSError) -> [UInt8]? {
+    /// Hands blob `name`'s bytes to `write`, a chunk at a time, in order; false if the stream has none (or only
+    /// part of one: what was written then is incomplete).
+    public func get(_ name: String, write: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         var subscription: OpaquePointer?
         var code = jsErrCode(0)
         let status = lnats_read_all(&subscription, context.pointer, subject(name), &code)
@@ -55,23 +64,22 @@ public final class JetStreamBlobs: @unchecked Sendable {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
-        var bytes: [UInt8] = []
         var expected = 0
         while true {
             var message: OpaquePointer?
             let next = natsSubscription_NextMsg(&message, subscription, expected == 0 ? 2000 : wait)
-            if next == NATS_TIMEOUT { return nil }
+            if next == NATS_TIMEOUT { return false }
             try check("read \(name) from \(stream)", next)
             guard let message else { continue }
             defer { natsMsg_Destroy(message) }
             let length = Int(natsMsg_GetDataLength(message))
-            guard length >= 8 else { return nil }
+            guard length >= 8 else { return false }
             let chunk = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
             let (index, count) = (Self.integer(chunk, at: 0), Self.integer(chunk, at: 4))
-            guard index == expected else { return nil }
-            bytes += chunk[8...]
+            guard index == expected else { return false }
+            try write(UnsafeRawBufferPointer(rebasing: chunk[8...]))
             expected += 1
-            if expected == count { return bytes }
+            if expected == count { return true }
         }
     }
 
