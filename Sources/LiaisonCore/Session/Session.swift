@@ -185,7 +185,7 @@ public final class Session: @unchecked Sendable {
     /// Routes a request of an authenticated session to its feature.
     private func handle(_ request: Request, caller: Caller, responder: Responder) async throws(ProtocolError) -> Reply {
         let id = responder.id
-        guard hub.journal.isAvailable || !request.needsJournal else {
+        guard !request.needsJournal || hub.journal.isAvailable else {
             throw ProtocolError(.unavailable, "the cluster's journal cannot be reached: nothing was changed; try again")
         }
         switch request {
