@@ -111,8 +111,14 @@ public final class NodeLease: Sendable {
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: rules.renewInterval.seconds)
                 do {
-                    guard let next = try bucket.update(Self.key, value, revision: revision) else {
-                        return lost("another node (\(holder() ?? "?")) took the cluster lease")
+                    var next = try bucket.update(Self.key, value, revision: revision)
+                    if next == nil, let current = try bucket.get(Self.key), current.value == value {
+                        // A renewal whose answer was lost (a timeout) was applied all the same: only this
+                        // node writes its name, so the lease is still its own, at the newer revision.
+                        next = current.revision
+                    }
+                    guard let next else {
+                        return lost("another node (\(holder() ?? "none")) took the cluster lease")
                     }
                     if failing { logger.notice("the cluster lease is renewed again") }
                     (revision, failing) = (next, false)

@@ -98,4 +98,25 @@ import Testing
         #expect(dead.holder() == winner.node)
         standbys.forEach { $0.stop() }
     }
+
+    @Test func aRenewalAppliedButUnansweredKeepsTheLeaseAndAnotherNodesWriteLosesIt() async throws {
+        let server = try NATSServer()
+        let connection = try NATSConnection(url: server.url, name: "a")
+        let bucket = try KeyValueBucket(connection, bucket: "lease", replicas: 1)
+        let lease = NodeLease(bucket: bucket, node: "a", rules: LeaseRules(duration: .milliseconds(300)))
+        let revision = try #require(await lease.acquire())
+        // What a renewal that timed out after the server applied it leaves: the node's own name, a newer revision
+        try bucket.put(NodeLease.key, Array("a".utf8))
+        let lost = Locked<String?>(nil)
+        lease.keep(from: revision) { reason in lost.withLock { $0 = reason } }
+        try await Task.sleep(for: .milliseconds(600))  // six renewals
+        #expect(lost.withLock { $0 } == nil)
+        #expect(try #require(try bucket.get(NodeLease.key)).revision > revision + 2)
+        // Another node's name is another node's lease
+        try bucket.put(NodeLease.key, Array("b".utf8))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while lost.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(lost.withLock { $0 } == "another node (b) took the cluster lease")
+        lease.stop()
+    }
 }
