@@ -93,23 +93,34 @@ static inline natsStatus lnats_publish_complete(jsCtx *js, int64_t waitMillis) {
     return js_PublishAsyncComplete(js, &o);
 }
 
-/* An ordered consumer of every record of `subject`, from the first. */
-static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, jsErrCode *err) {
+/* An ordered consumer of every record of `subject`, from the first; its creation answered within `wait` ms. */
+static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
+                                        jsErrCode *err) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = wait;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Ordered = true;
     so.Config.DeliverPolicy = js_DeliverAll;
-    return js_SubscribeSync(sub, js, subject, NULL, &so, err);
+    return js_SubscribeSync(sub, js, subject, &o, &so, err);
 }
 
 /* A pull consumer (ephemeral, no acks) of every record of `subject`, from the first: read in batches with
-   natsSubscription_Fetch, many times faster than one message at a time. */
-static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const char *subject, jsErrCode *err) {
+   natsSubscription_Fetch, many times faster than one message at a time. One replica in memory: it lives for one
+   read. Its creation answered within `wait` ms. */
+static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
+                                        jsErrCode *err) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = wait;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Config.DeliverPolicy = js_DeliverAll;
     so.Config.AckPolicy = js_AckNone;
-    return js_PullSubscribe(sub, js, subject, NULL, NULL, &so, err);
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    return js_PullSubscribe(sub, js, subject, NULL, &o, &so, err);
 }
 
 /* The stream sequence of a message a JetStream consumer delivered (0 if it carries none). */

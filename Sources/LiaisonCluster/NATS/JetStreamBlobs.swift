@@ -56,10 +56,10 @@ public final class JetStreamBlobs: @unchecked Sendable {
     /// Hands blob `name`'s bytes to `write`, a chunk at a time, in order; false if the stream has none (or only
     /// part of one: what was written then is incomplete).
     public func get(_ name: String, write: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        var subscription: OpaquePointer?
-        var code = jsErrCode(0)
-        let status = lnats_read_all(&subscription, context.pointer, subject(name), &code)
-        guard status == NATS_OK, let subscription else { throw NATSError("read \(name) from \(stream)", status, code: code) }
+        let subject = subject(name)
+        let subscription = try context.consumer("read \(name) from \(stream)") { subscription, wait, code in
+            lnats_read_all(&subscription, context.pointer, subject, wait, &code)
+        }
         defer {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)

@@ -23,6 +23,23 @@ final class JetStreamContext: @unchecked Sendable {
         self.connection = connection
     }
 
+    /// A new consumer made by `make` (given how long, in ms, its creation may take to be answered), tried
+    /// again while that answer times out. A NATS 2.9 cluster with a server down places about half of new
+    /// one-replica consumers on that server, and their creation is never answered; another attempt lands
+    /// elsewhere.
+    func consumer(_ what: String, attempts: Int = 10, attemptWait: Int64 = 1000,
+                  _ make: (inout OpaquePointer?, Int64, inout jsErrCode) -> natsStatus) throws(NATSError) -> OpaquePointer
+    {
+        for attempt in 1...attempts {
+            var subscription: OpaquePointer?
+            var code = jsErrCode(0)
+            let status = make(&subscription, attemptWait, &code)
+            if status == NATS_OK, let subscription { return subscription }
+            guard status == NATS_TIMEOUT, attempt < attempts else { throw NATSError(what, status, code: code) }
+        }
+        throw NATSError(what, NATS_TIMEOUT)
+    }
+
     /// Failed asynchronous publishes so far.
     var failureCount: Int32 { lnats_failures(failures) }
 

@@ -40,10 +40,10 @@ public final class JetStreamLog: @unchecked Sendable {
     /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
     public func readAll(through last: UInt64) throws(NATSError) -> [Data] {
         guard last > 0 else { return [] }
-        var subscription: OpaquePointer?
+        let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
+            lnats_pull_all(&subscription, context.pointer, subject, wait, &code)
+        }
         var code = jsErrCode(0)
-        let status = lnats_pull_all(&subscription, context.pointer, subject, &code)
-        guard status == NATS_OK, let subscription else { throw NATSError("read \(stream)", status, code: code) }
         defer {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
