@@ -254,7 +254,9 @@ async def test_long_backlog_replayed_while_the_room_gets_1000_msgs_per_s_live_co
     room gets ~1,000 msgs/s live: every backlog message in seq order, then `synced`, then the live
     ones, continuing in seq order without gap or duplicate — and the connection stays open (what
     the gate held during the replay must not overflow the outbox: no 4008)."""
-    srv = server_factory(outbox_limit_bytes=LOAD_OUTBOX, rate_limit=5000, heartbeat=10)
+    # heartbeat 30: the slow reader lags the server by what the kernel's socket buffers hold, and its answer
+    # to a ping waits behind that; the keepalive must not be what ends it here
+    srv = server_factory(outbox_limit_bytes=LOAD_OUTBOX, rate_limit=5000, heartbeat=30)
     c = await srv.login("harry", "hcp")
     await c.close()
     m = await srv.login("mia", "msl")
