@@ -127,6 +127,14 @@ import Testing
         #expect(message.seq == 2)
     }
 
+    @Test func msgEventWithAttachmentsDecodes() throws {
+        let bytes = Data(#"{"type":"msg","room":"r6","seq":3,"from":"bob","body":"see","ts":5,"kind":"text","attachments":[{"file":"f1","name":"a.png","size":3,"content_type":"image/png","sha256":"ab"}]}"#.utf8)
+        let record = try #require(RoomRecord.decode(bytes))
+        guard case .message(let message, let room) = record else { Issue.record("decoded as \(record)"); return }
+        #expect(room == "r6")
+        #expect(message.seq == 3 && message.from == "bob" && message.ts == 5 && message.clientMsgID == nil)
+    }
+
     @Test func recordsOfOtherFeaturesOrGarbageDecodeAsNil() {
         #expect(RoomRecord.decode(Data(#"{"type":"mod.offer","room":"r1","id":"m1"}"#.utf8)) == nil)
         #expect(RoomRecord.decode(Data(#"{"type":"msg.ack","user":"bob","seq":1}"#.utf8)) == nil)

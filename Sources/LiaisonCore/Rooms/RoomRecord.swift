@@ -40,6 +40,9 @@ enum RoomRecord: Sendable {
         let seq: UInt64
     }
 
+    /// How a `msg` event's bytes begin (`FrameEncoder` writes the type first).
+    private static let messagePrefix = Array(#"{"type":"msg","#.utf8)
+
     private struct Header: Decodable {
         let type: String
         let room: String
@@ -63,6 +66,10 @@ enum RoomRecord: Sendable {
 
     /// Decodes a journal record; nil for records of other features.
     static func decode(_ data: Data) -> RoomRecord? {
+        // Most records are messages, which the server writes type first: no header to decode for them.
+        if data.starts(with: messagePrefix) {
+            return StoredMessage(eventBytes: data).flatMap { message in message.room.map { .message(message, room: $0) } }
+        }
         let decoder = JSONDecoder()
         guard let header = try? decoder.decode(Header.self, from: data) else { return nil }
         switch header.type {
