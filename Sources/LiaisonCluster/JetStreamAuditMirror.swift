@@ -24,20 +24,40 @@ public final class JetStreamAuditMirror: AuditMirror, @unchecked Sendable {
         throws -> JetStreamAuditMirror
     {
         let last = try log.lastSequence()
-        let records = try log.readAll(through: last)
-        let manager = FileManager.default
-        if manager.fileExists(atPath: path), (try? manager.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
-            let stamp = Int(Date().timeIntervalSince1970)
-            let kept = URL(fileURLWithPath: path).deletingLastPathComponent()
-                .appendingPathComponent("audit-superseded-\(stamp).log").path
-            try manager.moveItem(atPath: path, toPath: kept)
+        // Written beside the trail as the stream is read, a megabyte at a time, then moved into its place.
+        let rebuilt = path + ".rebuilding"
+        FileManager.default.createFile(atPath: rebuilt, contents: nil)
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: rebuilt))
+        defer { try? file.close() }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.writeChunk)
+        var failure: (any Error)?
+        try log.forEach(through: last) { record in
+            buffer.append(contentsOf: record)
+            guard buffer.count >= Self.writeChunk, failure == nil else { return }
+            do { try file.write(contentsOf: buffer) } catch { failure = error }
+            buffer.removeAll(keepingCapacity: true)
         }
-        var trail: [UInt8] = []
-        trail.reserveCapacity(records.reduce(0) { $0 + $1.count })
-        for record in records { trail.append(contentsOf: record) }
-        try Data(trail).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try failure.map { throw $0 }
+        try file.write(contentsOf: buffer)
+        try file.synchronize()
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) {
+            if (try? manager.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 {
+                let stamp = Int(Date().timeIntervalSince1970)
+                let kept = URL(fileURLWithPath: path).deletingLastPathComponent()
+                    .appendingPathComponent("audit-superseded-\(stamp).log").path
+                try manager.moveItem(atPath: path, toPath: kept)
+            } else {
+                try manager.removeItem(atPath: path)
+            }
+        }
+        try manager.moveItem(atPath: rebuilt, toPath: path)
         return JetStreamAuditMirror(log: log, last: last, fenced: fenced)
     }
+
+    /// Bytes of the rebuilt trail written at a time.
+    private static let writeChunk = 1 << 20
 
     private init(log: JetStreamLog, last: UInt64, fenced: @escaping @Sendable (String) -> Void) {
         self.log = log

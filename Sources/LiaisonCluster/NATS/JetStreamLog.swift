@@ -39,7 +39,16 @@ public final class JetStreamLog: @unchecked Sendable {
 
     /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
     public func readAll(through last: UInt64) throws(NATSError) -> [Data] {
-        guard last > 0 else { return [] }
+        var records: [Data] = []
+        records.reserveCapacity(Int(min(last, 1 << 24)))
+        try forEach(through: last) { bytes in records.append(Data(bytes)) }
+        return records
+    }
+
+    /// Hands `each` every record up to sequence `last`, oldest first, in place (its bytes are valid during
+    /// the call only), fetched in batches through a pull consumer.
+    public func forEach(through last: UInt64, _ each: (UnsafeRawBufferPointer) -> Void) throws(NATSError) {
+        guard last > 0 else { return }
         let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
             lnats_pull_all(&subscription, context.pointer, subject, wait, &code)
         }
@@ -48,8 +57,6 @@ public final class JetStreamLog: @unchecked Sendable {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
-        var records: [Data] = []
-        records.reserveCapacity(Int(min(last, 1 << 24)))
         while true {
             var batch = natsMsgList()
             let fetched = natsSubscription_Fetch(&batch, subscription, Self.fetchBatch, wait, &code)
@@ -57,9 +64,8 @@ public final class JetStreamLog: @unchecked Sendable {
             defer { natsMsgList_Destroy(&batch) }
             for index in 0..<Int(batch.Count) {
                 guard let message = batch.Msgs[index] else { continue }
-                let count = Int(natsMsg_GetDataLength(message))
-                records.append(count == 0 ? Data() : Data(bytes: natsMsg_GetData(message), count: count))
-                if lnats_stream_sequence(message) >= last { return records }
+                each(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message))))
+                if lnats_stream_sequence(message) >= last { return }
             }
         }
     }
