@@ -22,6 +22,10 @@ import Testing
         #expect(RelayMessage(message.bytes) == message)
     }
 
+    @Test func whatARelayingNodeSendsNamesItAndWhatTheActiveNodeSendsDoesNot() {
+        #expect(Self.messages.map(\.edge) == ["b", "node-2", "b", "b", "b", "c", "c", "c", nil, nil, nil])
+    }
+
     @Test func aFrameHeaderFollowedByItsPayloadIsTheWholeFrameMessage() {
         let payload = Array("shared bytes".utf8)
         let bytes = RelayMessage.frameHeader(connections: [4, 5], binary: false) + payload

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -349,6 +350,26 @@ async def test_the_users_of_a_relaying_node_that_dies_go_offline_and_come_back_o
     await w.next_event("presence", 15, user="harry", status="offline")
     await a.login("harry", "hcp")
     await w.next_event("presence", 10, user="harry", status="online")
+
+
+async def test_a_relaying_node_silent_past_the_timeout_closes_its_connections_with_1012_when_it_wakes(server_factory, nats):
+    """The active node ended the sessions of a relay it did not hear from for 3 s: when the relay wakes, its
+    connections, which no longer have a session, are told to reconnect (they would otherwise go nowhere)."""
+    a, b, c = three_nodes(server_factory, nats)
+    w = await a.login("wanda", "msl")
+    h = await b.login("harry", "hcp")
+    r = await w.ok("presence.watch", users=["harry"])
+    assert [p["status"] for p in r["presence"]] == ["online"], r
+    b.process.send_signal(signal.SIGSTOP)
+    try:
+        await w.next_event("presence", 15, user="harry", status="offline")
+    finally:
+        b.process.send_signal(signal.SIGCONT)
+    await h.wait_closed(10)
+    assert h.close_code == 1012, h.close_code
+    h2 = await b.login("harry", "hcp", device="dev2")  # reconnecting to the same node works
+    await w.next_event("presence", 10, user="harry", status="online")
+    assert (await h2.ok("presence.watch", users=["wanda"]))["presence"][0]["status"] == "online"
 
 
 async def test_an_open_mod_request_is_claimed_exactly_once_after_the_active_node_dies(server_factory, nats):

@@ -6,7 +6,9 @@ import Synchronization
 
 /// The active node's side of relaying: a session of the hub for each connection another node relays, fed by
 /// what that node publishes. A relaying node silent for `edgeTimeout` is taken for dead: its sessions end
-/// (their users go offline after the presence grace unless they reconnect).
+/// (their users go offline after the presence grace unless they reconnect). If it was only stalled, its
+/// connections are told to reconnect (1012) when it is heard from again, and so is any connection whose
+/// input arrives without a session: without one, what it sends would go nowhere.
 public final class RelayCore: @unchecked Sendable {
     private struct Relayed {
         let session: any SessionEndpoint
@@ -19,7 +21,11 @@ public final class RelayCore: @unchecked Sendable {
     }
 
     private let sessions: any SessionOpener
+    private let bus: NATSConnection
     private let edges = Locked<[String: Edge]>([:])
+    /// The connections of relaying nodes whose sessions ended when they fell silent, to be closed when they
+    /// are heard from again.
+    private let forgotten = Locked<[String: [UInt64]]>([:])
     private let edgeTimeout: Duration
     private let stopped = Atomic<Bool>(false)
     private var subscription: NATSSubscription?
@@ -29,6 +35,7 @@ public final class RelayCore: @unchecked Sendable {
     /// transport must be a `RoutingTransport` on the same bus).
     public init(sessions: any SessionOpener, bus: NATSConnection, edgeTimeout: Duration = .seconds(3)) throws {
         self.sessions = sessions
+        self.bus = bus
         self.edgeTimeout = edgeTimeout
         subscription = try bus.subscribe(RelayMessage.inbound) { [weak self] bytes in self?.receive(bytes) }
         let watchdog = Thread { [weak self] in
@@ -51,6 +58,9 @@ public final class RelayCore: @unchecked Sendable {
             logger.warning("a relay message could not be read (\(bytes.count) bytes)")
             return
         }
+        if let edge = message.edge, let connections = forgotten.withLock({ $0.removeValue(forKey: edge) }) {
+            connections.forEach { tellToReconnect(edge, $0) }
+        }
         switch message {
         case .opened(let edge, let connection):
             let peer = RemotePeer(edge: edge, connection: connection)
@@ -59,9 +69,11 @@ public final class RelayCore: @unchecked Sendable {
                 edges[edge, default: Edge(lastSeen: .now)].sessions[connection] = Relayed(session: session, peer: peer)
             }
         case .text(let edge, let connection, let payload):
-            relayed(edge, connection)?.session.receive(text: payload)
+            guard let relayed = relayed(edge, connection) else { return tellToReconnect(edge, connection) }
+            relayed.session.receive(text: payload)
         case .binary(let edge, let connection):
-            relayed(edge, connection)?.session.receiveBinary()
+            guard let relayed = relayed(edge, connection) else { return tellToReconnect(edge, connection) }
+            relayed.session.receiveBinary()
         case .closed(let edge, let connection):
             let ended = edges.withLock { $0[edge]?.sessions.removeValue(forKey: connection) }
             ended?.session.disconnected()
@@ -87,7 +99,19 @@ public final class RelayCore: @unchecked Sendable {
         }
         for (name, edge) in silent where !edge.sessions.isEmpty {
             logger.notice("relaying node \(name) is silent: ending its \(edge.sessions.count) sessions")
+            forgotten.withLock { $0[name, default: []] += edge.sessions.keys }
             edge.sessions.values.forEach { $0.session.disconnected() }
+        }
+    }
+
+    /// Closes a relayed connection that has no session here (1012: it reconnects and resumes with `hello`).
+    private func tellToReconnect(_ edge: String, _ connection: UInt64) {
+        let close = RelayMessage.close(connection: connection, code: CloseCode.serviceRestart.rawValue,
+                                       reason: "the cluster lost this connection's session; reconnect")
+        do {
+            try bus.publish(RelayMessage.outbound(to: edge), close.bytes)
+        } catch {
+            logger.warning("relaying a close to node \(edge) failed: \(error)")
         }
     }
 }

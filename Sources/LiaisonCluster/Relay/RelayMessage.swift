@@ -31,6 +31,17 @@ public enum RelayMessage: Equatable, Sendable {
         }
     }
 
+    /// The relaying node a message comes from (nil: one the active node sends).
+    public var edge: String? {
+        switch self {
+        case .opened(let edge, _), .text(let edge, _, _), .binary(let edge, _), .closed(let edge, _),
+             .progress(let edge, _), .alive(let edge):
+            edge
+        case .frame, .close:
+            nil
+        }
+    }
+
     /// The subject of everything relaying nodes send the active node.
     public static let inbound = "liaison.relay.in"
 
