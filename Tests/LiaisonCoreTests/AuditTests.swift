@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import LiaisonCore
 
@@ -27,6 +28,39 @@ import Testing
     func isBroken(_ outcome: AuditVerifier.Outcome, atLine line: Int) -> Bool {
         if case .broken(line, _) = outcome { return true }
         return false
+    }
+
+    /// A mirror that keeps nothing until told to, counting the retries it is offered (calls with no new lines).
+    final class UnreachableMirror: AuditMirror, @unchecked Sendable {
+        private let state = Mutex<(reachable: Bool, retries: Int, kept: Int)>((false, 0, 0))
+        func keep(_ lines: [UInt8]) -> Bool {
+            state.withLock { state in
+                if lines.isEmpty { state.retries += 1 }
+                state.kept += lines.count(where: { $0 == UInt8(ascii: "\n") })
+                return state.reachable
+            }
+        }
+        func reach() { state.withLock { $0.reachable = true } }
+        var retries: Int { state.withLock { $0.retries } }
+    }
+
+    @Test func aMirrorOutOfReachIsRetriedOnceASecondHoweverManyBatchesAreWritten() async throws {
+        try await withTemporaryDirectoryAsync { dir in
+            let mirror = UnreachableMirror()
+            let log = try AuditLog(path: dir.appendingPathComponent("audit.log").path, fileSystem: LocalFileSystem(),
+                                   mirror: mirror)
+            for index in 0..<20 {  // twenty batches, none kept by the mirror
+                log.record(AuditEvent("presence.watch", tenant: "t1", actor: "u\(index)", device: "d"))
+                log.flush()
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(mirror.retries == 1)  // one retry chain, not one per batch
+            mirror.reach()
+            try await Task.sleep(for: .milliseconds(1200))
+            let retries = mirror.retries
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(mirror.retries == retries)  // kept: no more retries
+        }
     }
 
     @Test func writtenRecordsVerifyIntactWithTheirCount() throws {

@@ -28,6 +28,8 @@ public final class AuditLog: Sendable {
         var committedLength: UInt64
         /// Chained records not yet written (after a failed write).
         var unwritten: [UInt8] = []
+        /// Whether the mirror holds records it has not kept yet, with a retry scheduled.
+        var mirrorBehind = false
     }
 
     private let writer: Locked<Writer>
@@ -109,7 +111,10 @@ public final class AuditLog: Sendable {
                 try file.sync()
                 writer.committedLength += UInt64(bytes.count)
                 writer.unwritten = []
-                if let mirror, !mirror.keep(bytes) { retryMirror(mirror) }
+                if let mirror, !mirror.keep(bytes), !writer.mirrorBehind {
+                    writer.mirrorBehind = true
+                    retryMirror(mirror)
+                }
             } catch {
                 // Keep the batch for the next write, and cut any part of it that reached the file.
                 logger.critical("audit trail write failed, will retry: \(error)")
@@ -120,10 +125,13 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Offers the mirror what it has not kept again in a second, until it has (on the writer's queue).
+    /// Offers the mirror what it has not kept again in a second, until it has (on the writer's queue). One
+    /// retry at a time, however many batches are written meanwhile.
     private func retryMirror(_ mirror: any AuditMirror) {
         queue.asyncAfter(deadline: .now() + 1) {
-            if !mirror.keep([]) { self.retryMirror(mirror) }
+            self.writer.withLock { writer in
+                if mirror.keep([]) { writer.mirrorBehind = false } else { self.retryMirror(mirror) }
+            }
         }
     }
 
