@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from liaison_helpers import connect_replay, create_room, http_get, send_many
+from liaison_helpers import connect_replay, create_room, http_get, metric_sum, parse_prometheus, send_many
 from test_export import (FORMULA, TRICKY, audit_records, check_rows_match_the_trail, http_export, run_cli,
                          scripted_day, wait_audited)
 from test_files import download, upload
@@ -421,8 +421,12 @@ async def test_a_shared_file_outlives_the_active_node_that_stored_it(server_fact
     await hcp.next_event("msg", room=room, seq=sent["seq"])
     a.kill()
     active = wait_for_active([b, c])
-    status, _, body = await asyncio.to_thread(download, active, active.token("hana", "hcp"), info["file"])
-    assert status == 200 and body == data, status
+    # four downloads at once of bytes the new active node does not have: one fetch from the cluster's copy
+    answers = await asyncio.gather(*(asyncio.to_thread(download, active, active.token("hana", "hcp"), info["file"])
+                                     for _ in range(4)))
+    assert [(status, body == data) for status, _, body in answers] == [(200, True)] * 4, [a[0] for a in answers]
+    status, _, metrics = http_get(active.http + "/metrics")
+    assert metric_sum(parse_prometheus(metrics.decode()), "liaison_files_fetched_from_cluster_total") == 1
     relay = c if active is b else b
     deadline = time.monotonic() + 10
     while True:  # the relay learns where the new active node is

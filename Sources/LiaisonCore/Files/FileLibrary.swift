@@ -19,6 +19,8 @@ public actor FileLibrary {
     private let io = IOQueue(label: "liaison.files")
     /// Records read so far (the files themselves stay on disk).
     private var records: [String: StoredFile] = [:]
+    /// Files being fetched from the cluster's copy, by id.
+    private var fetching: [String: Task<Void, Never>] = [:]
     private let logger = Logger(label: "liaison.files")
 
     /// Opens `files/` under `dataDirectory` and writes the file records of the journal's `file.stored` records
@@ -139,17 +141,7 @@ public actor FileLibrary {
     /// does not exist. The download is audited here.
     public func open(_ id: String, tenant: String, user: String, device: String?) async -> FileReader? {
         guard let stored = await readable(id, tenant: tenant, user: user), stored.erasedAt == nil else { return nil }
-        if let replica, !fileSystem.exists(blobPath(id)) {
-            // Stored by another node of the cluster: fetched once into this node's files.
-            let partial = Path.join(Path.join(directory, "tmp"), id + ".fetch")
-            do {
-                if try await replica.fetchBlob(id, to: partial) {
-                    try await io.run { [fileSystem, blob = blobPath(id)] in try fileSystem.rename(partial, to: blob) }
-                }
-            } catch {
-                logger.error("file \(id) could not be fetched from the cluster: \(error)")
-            }
-        }
+        if let replica, !fileSystem.exists(blobPath(id)) { await fetch(id, from: replica) }
         guard let reader = try? FileReader(stored: stored, path: blobPath(id), dataKeys: dataKeys,
                                            fileSystem: fileSystem) else {
             logger.error("file \(id) could not be opened")
@@ -202,6 +194,25 @@ public actor FileLibrary {
                 logger.error("retention could not erase file \(stored.file): \(error)")
             }
         }
+    }
+
+    /// Fetches file `id`'s bytes, stored by another node of the cluster, into this node's files; downloads
+    /// that ask meanwhile wait for the same fetch.
+    private func fetch(_ id: String, from replica: any FileReplica) async {
+        if let running = fetching[id] { return await running.value }
+        let fetch = Task { [fileSystem, io, logger, blob = blobPath(id), partial = Path.join(Path.join(directory, "tmp"), id + ".fetch")] in
+            do {
+                if try await replica.fetchBlob(id, to: partial) {
+                    try await io.run { try fileSystem.rename(partial, to: blob) }
+                    FileMetrics.fetchedFromCluster.increment()
+                }
+            } catch {
+                logger.error("file \(id) could not be fetched from the cluster: \(error)")
+            }
+        }
+        fetching[id] = fetch
+        await fetch.value
+        fetching[id] = nil
     }
 
     /// Records `stored` as it now is in the journal, if any, and waits until that is durable.
@@ -269,4 +280,6 @@ enum FileMetrics {
     static let bytesOut = Counter(label: "liaison_files_bytes_out_total")
     static let uploadTime = Timer(label: "liaison_files_upload_seconds")
     static let erased = Counter(label: "liaison_files_erased_total")
+    /// Files whose bytes another node stored, fetched from the cluster's copy (cluster mode).
+    static let fetchedFromCluster = Counter(label: "liaison_files_fetched_from_cluster_total")
 }
