@@ -93,12 +93,18 @@ static inline natsStatus lnats_publish_complete(jsCtx *js, int64_t waitMillis) {
     return js_PublishAsyncComplete(js, &o);
 }
 
-/* An ordered consumer of every record of `subject`, from the first; its creation answered within `wait` ms. */
-static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
-                                        jsErrCode *err) {
+/* JetStream options whose requests are answered within `wait` ms. */
+static inline jsOptions lnats_waiting(int64_t wait) {
     jsOptions o;
     jsOptions_Init(&o);
     o.Wait = wait;
+    return o;
+}
+
+/* An ordered consumer of every record of `subject`, from the first; its creation answered within `wait` ms. */
+static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
+                                        jsErrCode *err) {
+    jsOptions o = lnats_waiting(wait);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Ordered = true;
@@ -111,9 +117,7 @@ static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const
    read. Its creation answered within `wait` ms. */
 static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
                                         jsErrCode *err) {
-    jsOptions o;
-    jsOptions_Init(&o);
-    o.Wait = wait;
+    jsOptions o = lnats_waiting(wait);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Config.DeliverPolicy = js_DeliverAll;
