@@ -26,10 +26,13 @@ extension Serve {
         let nodeURLs = Locked<[String]>([])
         let running = Atomic<Bool>(true)
         let lookup = Thread {
+            var tick = 0
             while running.load(ordering: .relaxed) {
-                let urls = node.lease.nodeURLs()
-                activeURL.withLock { $0 = node.lease.lastSeenHolder.flatMap { urls[$0] } }
-                nodeURLs.withLock { $0 = Array(urls.values) }
+                // Listing the bucket's keys makes a consumer on the NATS server: every 2 s (nodes come and go
+                // rarely); the active node's URL is one key read, every 0.5 s.
+                if tick % 4 == 0 { nodeURLs.withLock { $0 = Array(node.lease.nodeURLs().values) } }
+                activeURL.withLock { $0 = node.lease.lastSeenHolder.flatMap { node.lease.url(of: $0) } }
+                tick += 1
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
