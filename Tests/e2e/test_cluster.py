@@ -114,8 +114,21 @@ def nats(tmp_path, server_factory):
 
 
 def start_node(server_factory, nats: NATS, name: str, secret: str, *, wait: bool = True, extra_args=(), **flags):
-    return server_factory(secret=secret, wait=wait, rate_limit=100000, extra_args=[
+    """A node of the cluster; with `wait`, once it is settled: active, or relaying to a known active node (a
+    node serves as a relay from its start, and one that then takes the lease closes what it accepted)."""
+    node = server_factory(secret=secret, wait=wait, rate_limit=100000, extra_args=[
         "--cluster", nats.url, "--node", name, "--cluster-lease", str(LEASE), *extra_args], **flags)
+    deadline = time.monotonic() + 30
+    while wait:
+        try:
+            cluster = healthz(node)[1]["cluster"]
+        except (OSError, http.client.HTTPException):  # turning active, it closes what it served as a relay
+            cluster = {"role": "relay"}
+        if cluster["role"] == "active" or cluster.get("active") not in (None, name):
+            break
+        assert time.monotonic() < deadline, f"node {name} did not settle: {cluster}\n{node.log_tail()}"
+        time.sleep(0.05)
+    return node
 
 
 def healthz(node) -> tuple[int, dict]:
