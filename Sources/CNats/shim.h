@@ -75,13 +75,13 @@ static inline natsStatus lnats_last_sequence(jsCtx *js, const char *name, uint64
     return s;
 }
 
-/* Publishes without waiting for the ack, fenced: JetStream stores it only if the stream's newest record
-   (of its one subject) is `expectedLast` (0: the stream is empty). */
+/* Publishes without waiting for the ack, fenced: JetStream stores it only if the stream's newest record, of
+   any subject, is `expectedLast` (0: only if `subject` has no record yet). */
 static inline natsStatus lnats_publish_fenced(jsCtx *js, const char *subject, const void *data, int len,
                                               uint64_t expectedLast) {
     jsPubOptions o;
     jsPubOptions_Init(&o);
-    if (expectedLast == 0) o.ExpectNoMessage = true; else o.ExpectLastSubjectSeq = expectedLast;
+    if (expectedLast == 0) o.ExpectNoMessage = true; else o.ExpectLastSeq = expectedLast;
     return js_PublishAsync(js, subject, data, len, &o);
 }
 
@@ -146,6 +146,33 @@ static inline natsStatus lnats_key_value(kvStore **kv, jsCtx *js, const char *bu
     c.Replicas = replicas;
     c.StorageType = js_FileStorage;
     return js_CreateKeyValue(kv, js, &c);
+}
+
+/* Removes the messages of `subject` (every subject if NULL) whose sequence is below `below` (0: all of
+   them) from stream `name`. */
+static inline natsStatus lnats_purge_below(jsCtx *js, const char *name, const char *subject, uint64_t below,
+                                           jsErrCode *err) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Stream.Purge.Subject = subject;
+    o.Stream.Purge.Sequence = below;
+    return js_PurgeStream(js, name, &o, err);
+}
+
+/* The bytes stream `name` holds and the sequence of its newest message. */
+static inline natsStatus lnats_stream_size(jsCtx *js, const char *name, uint64_t *bytes, uint64_t *last,
+                                           jsErrCode *err) {
+    jsStreamInfo *si = NULL;
+    natsStatus s = js_GetStreamInfo(&si, js, name, NULL, err);
+    if (s == NATS_OK) { *bytes = si->State.Bytes; *last = si->State.LastSeq; jsStreamInfo_Destroy(si); }
+    return s;
+}
+
+/* The message at sequence `seq` of stream `name`, answered within `wait` ms. */
+static inline natsStatus lnats_get_message(natsMsg **msg, jsCtx *js, const char *name, uint64_t seq, int64_t wait,
+                                           jsErrCode *err) {
+    jsOptions o = lnats_waiting(wait);
+    return js_GetMsg(msg, js, name, seq, &o, err);
 }
 
 /* Removes every message of `subject` from stream `name`. */

@@ -124,12 +124,21 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Removes from `dataDirectory` what a hub rebuilds from its journal: room snapshots and archives, the MOD
-    /// and meeting snapshots, the local journal. In cluster mode a node that becomes active starts from the
-    /// shared journal alone, never from what it cached when it was active before. Users, pushers, files, keys
-    /// and the audit trail stay.
+    /// What the snapshots write under the data directory: the rooms' snapshots and archives, the MOD and meeting
+    /// snapshots (paths relative to it; a directory stands for everything under it).
+    public static let snapshotFiles = ["rooms", "mod.json", "meetings.json"]
+
+    /// Whether `path`, relative to the data directory, is one of the snapshot files or under one.
+    public static func isSnapshotFile(_ path: String) -> Bool {
+        snapshotFiles.contains { path == $0 || path.hasPrefix($0 + "/") }
+    }
+
+    /// Removes from `dataDirectory` what a hub rebuilds from its journal: the snapshot files and the local
+    /// journal. In cluster mode a node that becomes active starts from the shared checkpoint and journal
+    /// alone, never from what it cached when it was active before. Users, pushers, files, keys and the audit
+    /// trail stay.
     public static func discardJournaledState(in dataDirectory: URL) throws {
-        for name in ["rooms", "journal", "mod.json", "meetings.json"] {
+        for name in snapshotFiles + ["journal"] {
             let url = dataDirectory.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         }
