@@ -10,6 +10,8 @@ public final class ClusterNode: Sendable {
         public var lease: Duration = .seconds(5)
         /// Copies JetStream keeps of the journal and the lease: 1 on a single NATS server, 3 on a cluster of three.
         public var replicas = 1
+        /// Snapshotted journal records after which the next snapshot is checkpointed and the journal compacted.
+        public var checkpointRecords = 50_000
 
         public init(url: String, node: String) {
             self.url = url
@@ -17,10 +19,13 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    /// The stream of the journal, its one subject, and the bucket of the lease.
+    /// The stream of the journal, its subjects, and the bucket of the lease.
     public static let journalStream = "LIAISON_JOURNAL"
-    public static let journalSubject = "liaison.journal"
+    public static let journalSubjects = JetStreamJournal.Subjects(snapshotted: "liaison.journal.snapshotted",
+                                                                  kept: "liaison.journal.kept")
     public static let leaseBucket = "liaison_lease"
+    /// The stream of checkpoints' blobs, one subject per blob under `liaison.state`.
+    public static let stateStream = "LIAISON_STATE"
     /// The stream of the audit trail, its one subject.
     public static let auditStream = "LIAISON_AUDIT"
     public static let auditSubject = "liaison.audit"
@@ -39,7 +44,7 @@ public final class ClusterNode: Sendable {
         bus = try NATSConnection(url: configuration.url, name: "liaison-\(configuration.node)")
         let bucket = try KeyValueBucket(bus, bucket: Self.leaseBucket, replicas: configuration.replicas)
         lease = NodeLease(bucket: bucket, node: configuration.node, rules: LeaseRules(duration: configuration.lease))
-        log = try JetStreamLog(bus, stream: Self.journalStream, subject: Self.journalSubject,
+        log = try JetStreamLog(bus, stream: Self.journalStream, subject: "liaison.journal.>",
                                replicas: configuration.replicas)
     }
 
@@ -65,8 +70,15 @@ public final class ClusterNode: Sendable {
         bus.close()
     }
 
-    /// Reads the whole journal and starts writing after it (call once this node holds the lease).
-    public func openJournal(fenced: @escaping @Sendable (String) -> Void) throws -> ExternalJournal {
-        try JetStreamJournal.open(log, fenced: fenced)
+    /// Restores the last checkpoint into the data directory of `files` (its snapshot files discarded first),
+    /// reads the journal after it and starts writing (call once this node holds the lease).
+    public func openJournal(files: ChangeTrackingFileSystem, fenced: @escaping @Sendable (String) -> Void) throws
+        -> ExternalJournal
+    {
+        let blobs = try JetStreamBlobs(bus, stream: Self.stateStream, prefix: "liaison.state", replicas: configuration.replicas)
+        return try JetStreamJournal.open(
+            log, subjects: Self.journalSubjects, node: configuration.node, checkpointRecords: configuration.checkpointRecords,
+            checkpoints: { term in JetStreamCheckpoints(blobs: blobs, files: files, base: files.base, term: term) },
+            fenced: fenced)
     }
 }

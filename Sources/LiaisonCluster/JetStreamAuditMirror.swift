@@ -33,7 +33,7 @@ public final class JetStreamAuditMirror: AuditMirror, @unchecked Sendable {
         buffer.reserveCapacity(Self.writeChunk)
         var failure: (any Error)?
         try log.forEach(through: last) { record in
-            buffer.append(contentsOf: record)
+            buffer.append(contentsOf: record.bytes)
             guard buffer.count >= Self.writeChunk, failure == nil else { return }
             do { try file.write(contentsOf: buffer) } catch { failure = error }
             buffer.removeAll(keepingCapacity: true)

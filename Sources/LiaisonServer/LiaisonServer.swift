@@ -41,7 +41,7 @@ public final class LiaisonServer: Sendable {
             let hub = try Hub(
                 configuration: configuration.hub, dataDirectory: configuration.dataDirectory,
                 verifier: verifier, transport: routing?(queue) ?? queue, pushClient: pushClient,
-                externalJournal: configuration.externalJournal, fileReplica: configuration.fileReplica,
+                fileSystem: configuration.fileSystem, externalJournal: configuration.externalJournal, fileReplica: configuration.fileReplica,
                 auditMirror: configuration.auditMirror)
             self.hub = hub
             let started = ContinuousClock.now

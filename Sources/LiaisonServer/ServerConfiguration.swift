@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
     public var auditMirror: (any AuditMirror)?
     /// Cluster mode: where file bytes are also kept, so that any node that becomes active serves them.
     public var fileReplica: (any FileReplica)?
+    /// The file system the hub keeps its data directory on (cluster mode: one that tracks what changed, for
+    /// checkpoints).
+    public var fileSystem: any FileSystem = LocalFileSystem()
     /// Cluster mode: where clients reach every node (`http(s)://host:port`), for `/v1/info`.
     public var clusterNodeURLs: (@Sendable () -> [String])?
     /// Cluster mode: this node's name and whether the bus is reachable, for `/healthz`.

@@ -8,6 +8,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "This node's name, unique in the cluster (LIAISON_NODE; default: the host name).") var node: String?
     @Option(help: "Seconds a silent active node keeps the lease before another node takes over (LIAISON_CLUSTER_LEASE; default 5).") var clusterLease: Double?
     @Option(help: "Copies JetStream keeps of the journal: 1 on one NATS server, 3 on a cluster of three (LIAISON_CLUSTER_REPLICAS; default 1).") var clusterReplicas: Int?
+    @Option(help: "Journal records after which the active node checkpoints its snapshots into JetStream and drops the records they cover (LIAISON_CLUSTER_CHECKPOINT_RECORDS; default 50000).") var clusterCheckpointRecords: Int?
 
     /// The cluster configuration these flags (or their LIAISON_ variables) give; nil without `--cluster`.
     func resolve() throws -> ClusterNode.Configuration? {
@@ -26,6 +27,8 @@ struct ClusterOptions: ParsableArguments {
         configuration.lease = .milliseconds(Int64(lease * 1000))
         configuration.replicas = try Environment.resolve(clusterReplicas, "cluster-replicas", 1) { Int($0) }
         guard [1, 3, 5].contains(configuration.replicas) else { throw ValidationError("--cluster-replicas must be 1, 3 or 5") }
+        configuration.checkpointRecords = try Environment.resolve(clusterCheckpointRecords, "cluster-checkpoint-records", 50_000) { Int($0) }
+        guard configuration.checkpointRecords >= 1 else { throw ValidationError("--cluster-checkpoint-records must be at least 1") }
         return configuration
     }
 }

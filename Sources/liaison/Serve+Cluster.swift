@@ -74,7 +74,13 @@ extension Serve {
         // A NATS server just lost may leave a stream without a leader for a moment: each read is retried.
         let trail = configuration.server.dataDirectory.appendingPathComponent("audit.log").path
         var started = ContinuousClock.now
-        configuration.server.externalJournal = try await retrying("reading the journal") { try node.openJournal(fenced: stop) }
+        // The hub's snapshot files are checkpointed from what changed in them.
+        let files = ChangeTrackingFileSystem(root: configuration.server.dataDirectory.path, base: LocalFileSystem(),
+                                             tracked: Hub.isSnapshotFile)
+        configuration.server.fileSystem = files
+        configuration.server.externalJournal = try await retrying("reading the journal") {
+            try node.openJournal(files: files, fenced: stop)
+        }
         print("liaison: node \(cluster.node) read \(configuration.server.externalJournal?.records.count ?? 0) journal records in \(ContinuousClock.now - started)")
         configuration.server.fileReplica = try await retrying("opening the file store") { try node.fileReplica() }
         started = .now

@@ -353,6 +353,63 @@ async def test_killing_the_active_node_under_load_from_every_node_loses_no_ackno
     print(f"failover: a node was active {failover:.2f} s after the kill; {total} sent from three nodes, all present once")
 
 
+def node_metric(node, name: str) -> float:
+    status, _, body = http_get(node.http + "/metrics")
+    assert status == 200, status
+    return metric_sum(parse_prometheus(body.decode()), name) or 0
+
+
+async def wait_for_checkpoints(node, timeout: float = 20.0) -> None:
+    """Until `node` has made a checkpoint and makes no more (for five snapshot intervals of 0.2 s)."""
+    deadline = time.monotonic() + timeout
+    made, since = 0.0, time.monotonic()
+    while made == 0 or time.monotonic() - since < 1:
+        assert time.monotonic() < deadline, f"checkpoints did not settle:\n{node.log_tail(20)}"
+        now = node_metric(node, "liaison_cluster_checkpoints_total")
+        if now != made:
+            made, since = now, time.monotonic()
+        await asyncio.sleep(0.1)
+
+
+async def test_a_node_that_takes_over_starts_from_the_last_checkpoint_and_replays_only_what_came_after(
+    server_factory, nats,
+):
+    """With a checkpoint every 100 records the journal is compacted as the rooms grow: a node that takes over
+    restores the checkpoint (the rooms' archives, MOD requests, meetings) and replays only the records after it;
+    twice in a row, the second time from a checkpoint the node that took over made on top of what it restored."""
+    checkpointing = ["--cluster-checkpoint-records", "100", "--snapshot-interval", "0.2"]
+    a, b, c = three_nodes(server_factory, nats, extra_args=checkpointing)
+    await (await a.login("harry", "hcp")).close()  # known, and offline from now on
+    mia = await b.login("mia", "msl")
+    room = await create_room(mia, "group", ["harry"], title="checkpointed")
+    sent = [r["seq"] for r in await send_many(mia, room, 400, prefix="first")]
+    hana = await c.login("hana", "hcp")
+    req, _ = await mod_request(hana, "cardiology", "open across two takeovers?", ttl_s=300)
+    await wait_for_checkpoints(a)
+
+    for killed, survivors in ((a, [b, c]), (None, None)):
+        if killed is None:  # the second round: the node that took over checkpoints, and dies in turn
+            killed, survivors = active, [n for n in (a, b, c) if n not in (active, a)] + [
+                start_node(server_factory, nats, "d", "c" * 32, extra_args=checkpointing)]
+            mia = await survivors[0].login("mia", "msl")
+            sent += [r["seq"] for r in await send_many(mia, room, 300, prefix="second")]
+            await wait_for_checkpoints(killed)
+        killed.kill()
+        active = wait_for_active(survivors)
+        replayed = node_metric(active, "liaison_cluster_takeover_records")
+        assert 0 < replayed < 150, f"{active.log_path} replayed {replayed} records"
+        h, msgs = await connect_replay(active, "harry", "hcp")
+        assert [m["seq"] for m in msgs if m["room"] == room] == sent == list(range(1, len(sent) + 1))
+        oldest = await h.ok("room.history", room=room, before=51, limit=50)  # from the restored archive
+        assert [m["seq"] for m in oldest["messages"]] == list(range(1, 51)), oldest
+        await h.close()
+
+    fmds = [await node.login(f"fmd{i}", "fmd", areas=["cardiology"]) for i, node in enumerate(survivors * 2)]
+    await gather_events(fmds, "mod.offer", request=req)
+    replies = await claim_all(fmds, req)
+    assert [r["type"] for r in replies].count("ok") == 1, replies
+
+
 async def test_the_users_of_a_relaying_node_that_dies_go_offline_and_come_back_on_another(server_factory, nats):
     a, b, c = three_nodes(server_factory, nats)
     w = await b.login("wanda", "msl")

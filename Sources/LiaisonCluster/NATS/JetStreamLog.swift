@@ -1,15 +1,26 @@
 import CNats
 import Foundation
 
-/// An append-only log in a JetStream stream of one subject (file storage), written by one writer at a
-/// time: every append names the sequence it expects the log to end at, so a writer that is no longer
-/// the only one is refused rather than interleaved.
+/// An append-only log in a JetStream stream (file storage), written by one writer at a time: every append
+/// names the sequence it expects the log to end at, so a writer that is no longer the only one is refused
+/// rather than interleaved. Its records are on one subject, or on several under one wildcard (`a.>`).
 public final class JetStreamLog: @unchecked Sendable {
     public let stream: String
+    /// The stream's subject: the one records are appended to unless told otherwise, or a wildcard.
     public let subject: String
     private let connection: NATSConnection
     private let context: JetStreamContext
     private let wait: Int64
+
+    /// A record as it is read: its bytes are valid during the call it is handed to only.
+    public struct Record {
+        public let sequence: UInt64
+        public let bytes: UnsafeRawBufferPointer
+        fileprivate let message: OpaquePointer
+
+        /// Whether the record was appended to `subject`.
+        public func isOn(_ subject: String) -> Bool { strcmp(natsMsg_GetSubject(message), subject) == 0 }
+    }
 
     /// Opens the stream `stream` of `subject`, creating it with `replicas` copies if it does not exist.
     public init(_ connection: NATSConnection, stream: String, subject: String, replicas: Int, wait: Duration = .seconds(5))
@@ -41,13 +52,13 @@ public final class JetStreamLog: @unchecked Sendable {
     public func readAll(through last: UInt64) throws(NATSError) -> [Data] {
         var records: [Data] = []
         records.reserveCapacity(Int(min(last, 1 << 24)))
-        try forEach(through: last) { bytes in records.append(Data(bytes)) }
+        try forEach(through: last) { record in records.append(Data(record.bytes)) }
         return records
     }
 
-    /// Hands `each` every record up to sequence `last`, oldest first, in place (its bytes are valid during
-    /// the call only), fetched in batches through a pull consumer.
-    public func forEach(through last: UInt64, _ each: (UnsafeRawBufferPointer) -> Void) throws(NATSError) {
+    /// Hands `each` every record up to sequence `last`, oldest first, in place, fetched in batches through a
+    /// pull consumer.
+    public func forEach(through last: UInt64, _ each: (Record) -> Void) throws(NATSError) {
         guard last > 0 else { return }
         let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
             lnats_pull_all(&subscription, context.pointer, subject, wait, &code)
@@ -64,8 +75,10 @@ public final class JetStreamLog: @unchecked Sendable {
             defer { natsMsgList_Destroy(&batch) }
             for index in 0..<Int(batch.Count) {
                 guard let message = batch.Msgs[index] else { continue }
-                each(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message))))
-                if lnats_stream_sequence(message) >= last { return }
+                let sequence = lnats_stream_sequence(message)
+                each(Record(sequence: sequence, bytes: UnsafeRawBufferPointer(
+                    start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message))), message: message))
+                if sequence >= last { return }
             }
         }
     }
@@ -73,15 +86,36 @@ public final class JetStreamLog: @unchecked Sendable {
     /// Records asked for per fetch while reading the whole log.
     static let fetchBatch: Int32 = 4096
 
-    /// Appends `records` in order after sequence `expectedLast`, pipelined, and waits for every ack.
-    /// Throws if any was refused (the log no longer ends at `expectedLast`: another writer wrote) or not
-    /// acknowledged in time; records before the refused one may be stored.
-    public func append(_ records: some Collection<some ContiguousBytes>, after expectedLast: UInt64) throws(NATSError) {
+    /// The bytes of the record at `sequence`, nil if the log has none there (never written, or purged).
+    public func record(at sequence: UInt64) throws(NATSError) -> [UInt8]? {
+        var message: OpaquePointer?
+        var code = jsErrCode(0)
+        let status = lnats_get_message(&message, context.pointer, stream, sequence, wait, &code)
+        if status == NATS_NOT_FOUND || code == JSNoMessageFoundErr { return nil }
+        guard status == NATS_OK, let message else { throw NATSError("read \(stream) at \(sequence)", status, code: code) }
+        defer { natsMsg_Destroy(message) }
+        return Array(UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message))))
+    }
+
+    /// Removes the records of `subject` below sequence `sequence`.
+    public func purge(_ subject: String, below sequence: UInt64) throws(NATSError) {
+        var code = jsErrCode(0)
+        let status = lnats_purge_below(context.pointer, stream, subject, sequence, &code)
+        guard status == NATS_OK else { throw NATSError("purge \(subject) below \(sequence)", status, code: code) }
+    }
+
+    /// Appends `records` in order after sequence `expectedLast`, pipelined, and waits for every ack; each goes
+    /// to the subject `subject` gives it (by default the log's). Throws if any was refused (the log no longer
+    /// ends at `expectedLast`: another writer wrote) or not acknowledged in time; records before the refused
+    /// one may be stored.
+    public func append<Records: Collection>(_ records: Records, after expectedLast: UInt64,
+                                            subject: (Records.Element) -> String? = { _ in nil }) throws(NATSError)
+    where Records.Element: ContiguousBytes {
         let failuresBefore = context.failureCount
         for (index, record) in records.enumerated() {
             let status = record.withUnsafeBytes { bytes in
-                lnats_publish_fenced(context.pointer, subject, bytes.baseAddress, Int32(bytes.count),
-                                     expectedLast + UInt64(index))
+                lnats_publish_fenced(context.pointer, subject(record) ?? self.subject, bytes.baseAddress,
+                                     Int32(bytes.count), expectedLast + UInt64(index))
             }
             try check("append to \(stream)", status)
         }

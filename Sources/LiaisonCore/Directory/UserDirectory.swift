@@ -72,7 +72,7 @@ public final class UserDirectory: Sendable {
         try await io.run { [file] in try file.sync() }
         if let journal {
             let bytes = Array(try JSONEncoder().encode(UserPutRecord(user: record)))
-            await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
+            await withCheckedContinuation { done in journal.append(.bytes(bytes), kind: .kept) { done.resume() } }
         }
         return true
     }

@@ -218,7 +218,7 @@ public actor FileLibrary {
     /// Records `stored` as it now is in the journal, if any, and waits until that is durable.
     private func journaled(_ stored: StoredFile) async {
         guard let journal, let bytes = try? Array(JSONEncoder().encode(FileStoredRecord(file: stored))) else { return }
-        await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
+        await withCheckedContinuation { done in journal.append(.bytes(bytes), kind: .kept) { done.resume() } }
     }
 
     /// The record, if it exists, is this tenant's and `user` uploaded it or shares a room it was sent to.

@@ -128,7 +128,7 @@ public actor PushService {
             let owners = Set(before.byUser.keys).union(book.byUser.keys).filter { before.byUser[$0] != book.byUser[$0] }
             for owner in owners {
                 let bytes = (try? Array(JSONEncoder().encode(PushersRecord(owner: owner, pushers: book.byUser[owner] ?? [])))) ?? []
-                await withCheckedContinuation { done in journal.append(.bytes(bytes)) { done.resume() } }
+                await withCheckedContinuation { done in journal.append(.bytes(bytes), kind: .kept) { done.resume() } }
             }
         }
         let all = book.all.sorted { ($0.user, $0.device, $0.appID) < ($1.user, $1.device, $1.appID) }

@@ -52,8 +52,9 @@ public final class Journal: JournalWriter, @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues `payload`; `completion` runs on the writer thread once it is durable (per `mode`).
-    public func append(_ payload: Payload, completion: (@Sendable () -> Void)?) {
+    /// Queues `payload`; `completion` runs on the writer thread once it is durable (per `mode`). Segments hold
+    /// records of every kind: the files of the people directory, pushers and files keep what they cover.
+    public func append(_ payload: Payload, kind: JournalRecordKind, completion: (@Sendable () -> Void)?) {
         enqueue(Entry(payload: payload, completion: completion))
     }
 

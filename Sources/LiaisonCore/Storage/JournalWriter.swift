@@ -5,7 +5,7 @@ import Foundation
 /// earlier one) is durable.
 public protocol JournalWriter: AnyObject, Sendable {
     /// Queues `payload`; `completion` runs once it is durable.
-    func append(_ payload: Journal.Payload, completion: (@Sendable () -> Void)?)
+    func append(_ payload: Journal.Payload, kind: JournalRecordKind, completion: (@Sendable () -> Void)?)
 
     /// Runs `completion` once everything appended before it is durable.
     func afterPendingWrites(_ completion: @escaping @Sendable () -> Void)
@@ -24,11 +24,25 @@ public protocol JournalWriter: AnyObject, Sendable {
     var isAvailable: Bool { get }
 }
 
+/// What a journal record is to the hub's snapshots.
+public enum JournalRecordKind: Sendable {
+    /// A change to rooms, MOD requests or meetings: the snapshot after it covers it.
+    case snapshotted
+    /// A change to the people directory, pushers or files, which keep their own files (in a cluster, a copy
+    /// per node): a journal that drops what snapshots cover keeps these.
+    case kept
+}
+
 extension JournalWriter {
     public var isAvailable: Bool { true }
 
+    /// Queues a record the next snapshot covers; `completion` runs once it is durable.
+    public func append(_ payload: Journal.Payload, completion: (@Sendable () -> Void)?) {
+        append(payload, kind: .snapshotted, completion: completion)
+    }
+
     public func append(_ payload: Journal.Payload) {
-        append(payload, completion: nil)
+        append(payload, kind: .snapshotted, completion: nil)
     }
 }
 
