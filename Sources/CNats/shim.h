@@ -62,6 +62,8 @@ static inline natsStatus lnats_ensure_stream(jsCtx *js, const char *name, const 
     cfg.SubjectsLen = 1;
     cfg.Storage = js_FileStorage;
     cfg.Replicas = replicas;
+    /* Message IDs chain a batch's records; a second of them is all JetStream keeps to spot duplicates. */
+    cfg.Duplicates = 1000000000;
     s = js_AddStream(&si, js, &cfg, NULL, err);
     if (s == NATS_OK) jsStreamInfo_Destroy(si);
     return s;
@@ -75,13 +77,18 @@ static inline natsStatus lnats_last_sequence(jsCtx *js, const char *name, uint64
     return s;
 }
 
-/* Publishes without waiting for the ack, fenced: JetStream stores it only if the stream's newest record, of
-   any subject, is `expectedLast` (0: only if `subject` has no record yet). */
+/* Publishes without waiting for the ack, fenced, as `msgId`: JetStream stores it only if the stream's newest
+   record, of any subject, is the one published as `previousId`, or without one, if it is at `expectedLast`
+   (0: if `subject` has no record yet). Chained this way, the records of a batch are stored one after the other
+   or not at all from the first refused one on. */
 static inline natsStatus lnats_publish_fenced(jsCtx *js, const char *subject, const void *data, int len,
-                                              uint64_t expectedLast) {
+                                              uint64_t expectedLast, const char *msgId, const char *previousId) {
     jsPubOptions o;
     jsPubOptions_Init(&o);
-    if (expectedLast == 0) o.ExpectNoMessage = true; else o.ExpectLastSeq = expectedLast;
+    o.MsgId = msgId;
+    if (previousId != NULL) o.ExpectLastMsgId = previousId;
+    else if (expectedLast == 0) o.ExpectNoMessage = true;
+    else o.ExpectLastSeq = expectedLast;
     return js_PublishAsync(js, subject, data, len, &o);
 }
 
@@ -112,15 +119,16 @@ static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const
     return js_SubscribeSync(sub, js, subject, &o, &so, err);
 }
 
-/* A pull consumer (ephemeral, no acks) of every record of `subject`, from the first: read in batches with
-   natsSubscription_Fetch, many times faster than one message at a time. One replica in memory: it lives for one
-   read. Its creation answered within `wait` ms. */
-static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
-                                        jsErrCode *err) {
+/* A pull consumer (ephemeral, no acks) of every record of `subject` from sequence `from` (the first if 0 or 1):
+   read in batches with natsSubscription_Fetch, many times faster than one message at a time. One replica in
+   memory: it lives for one read. Its creation answered within `wait` ms. */
+static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const char *subject, uint64_t from,
+                                        int64_t wait, jsErrCode *err) {
     jsOptions o = lnats_waiting(wait);
     jsSubOptions so;
     jsSubOptions_Init(&so);
-    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.DeliverPolicy = from > 1 ? js_DeliverByStartSequence : js_DeliverAll;
+    so.Config.OptStartSeq = from > 1 ? from : 0;
     so.Config.AckPolicy = js_AckNone;
     so.Config.Replicas = 1;
     so.Config.MemoryStorage = true;

@@ -69,5 +69,9 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(10)
         while fenced.withLock({ $0.isEmpty }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(fenced.withLock { $0.count } == 1)
+        // Neither of a's two records is in the log: the second expected the first before it.
+        let log = try JetStreamLog(NATSConnection(url: server.url, name: "c"), stream: "J", subject: "j.>", replicas: 1)
+        let records = try log.readAll(through: try log.lastSequence()).map { String(decoding: $0, as: UTF8.self) }
+        #expect(records.count == 3 && !records.contains("a's") && !records.contains("a's too"))
     }
 }

@@ -92,7 +92,7 @@ public final class JetStreamBlobs: @unchecked Sendable {
         let (_, last) = try size()
         guard last > 0 else { return }
         let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
-            lnats_pull_all(&subscription, context.pointer, "\(prefix).>", wait, &code)
+            lnats_pull_all(&subscription, context.pointer, "\(prefix).>", 1, wait, &code)
         }
         defer {
             natsSubscription_Unsubscribe(subscription)

@@ -11,6 +11,9 @@ public final class JetStreamLog: @unchecked Sendable {
     private let connection: NATSConnection
     private let context: JetStreamContext
     private let wait: Int64
+    /// This writer's name in the message IDs of its records, and how many it has published.
+    private let writer = UUID().uuidString.prefix(8)
+    private var published = 0
 
     /// A record as it is read: its bytes are valid during the call it is handed to only.
     public struct Record {
@@ -56,12 +59,12 @@ public final class JetStreamLog: @unchecked Sendable {
         return records
     }
 
-    /// Hands `each` every record up to sequence `last`, oldest first, in place, fetched in batches through a
-    /// pull consumer.
-    public func forEach(through last: UInt64, _ each: (Record) -> Void) throws(NATSError) {
-        guard last > 0 else { return }
+    /// Hands `each` every record from sequence `first` up to `last`, oldest first, in place, fetched in batches
+    /// through a pull consumer.
+    public func forEach(from first: UInt64 = 1, through last: UInt64, _ each: (Record) -> Void) throws(NATSError) {
+        guard last > 0, first <= last else { return }
         let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
-            lnats_pull_all(&subscription, context.pointer, subject, wait, &code)
+            lnats_pull_all(&subscription, context.pointer, subject, first, wait, &code)
         }
         var code = jsErrCode(0)
         defer {
@@ -112,11 +115,17 @@ public final class JetStreamLog: @unchecked Sendable {
                                             subject: (Records.Element) -> String? = { _ in nil }) throws(NATSError)
     where Records.Element: ContiguousBytes {
         let failuresBefore = context.failureCount
-        for (index, record) in records.enumerated() {
+        // Each record after the first expects the one before it (by message ID): once one is refused, so are
+        // the rest, even if another writer's records make the log end where they expected it to.
+        var previous: String?
+        for record in records {
+            published += 1
+            let id = "\(writer)-\(published)"
             let status = record.withUnsafeBytes { bytes in
                 lnats_publish_fenced(context.pointer, subject(record) ?? self.subject, bytes.baseAddress,
-                                     Int32(bytes.count), expectedLast + UInt64(index))
+                                     Int32(bytes.count), expectedLast, id, previous)
             }
+            previous = id
             try check("append to \(stream)", status)
         }
         try check("acks from \(stream)", lnats_publish_complete(context.pointer, wait))
