@@ -83,8 +83,17 @@ import Testing
         let prepared = try store.prepare(through: 2)
         try store.commit(prepared)
         #expect(prepared.uploaded < 1000)  // the 10 bytes and the manifest
-        let (copy, _) = try restored(server, prepared.manifest, term: 2)
-        #expect(try copy.contents() == source.contents())
+        // So does the next node, on top of what it restored.
+        let copy = try DataDirectory()
+        let next = JetStreamCheckpoints(blobs: try blobs(server), files: copy.files, base: LocalFileSystem(), term: 2)
+        _ = try next.restore(prepared.manifest)
+        try copy.append(log, [UInt8](repeating: 3, count: 10))
+        let after = try next.prepare(through: 3)
+        try next.commit(after)
+        #expect(after.uploaded < 1000)
+        let (third, _) = try restored(server, after.manifest, term: 3)
+        #expect(try third.contents() == copy.contents())
+        #expect(try third.contents()[log]?.count == 1020)
     }
 
     @Test func overwrittenBytesAreInNoBlobOnceTheNextCheckpointCountsAndRemovedFilesAreGone() throws {

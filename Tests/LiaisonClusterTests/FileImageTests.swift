@@ -32,11 +32,17 @@ struct FileImageTests {
 
     @Test func extentsOfSmallAppendsMergeLikeABinaryCounter() {
         #expect(FileImage(length: 110, extents: [Extent(blob: "a", length: 100), Extent(blob: "b", length: 10)])
-            .mergeStart == nil)
+            .mergeStart(under: 1000) == nil)
         // Two of 10 after 100: they merge into one of 20; and with the 20 the 100 does not.
         #expect(FileImage(length: 120, extents: [Extent(blob: "a", length: 100), Extent(blob: "b", length: 10),
-                                                 Extent(blob: "c", length: 10)]).mergeStart == 100)
+                                                 Extent(blob: "c", length: 10)]).mergeStart(under: 1000) == 100)
         #expect(FileImage(length: 20, extents: [Extent(blob: "a", length: 10), Extent(blob: "b", length: 10)])
-            .mergeStart == 0)
+            .mergeStart(under: 1000) == 0)
+    }
+
+    @Test func extentsAsLongAsTheLimitAreNeverMergedAgain() {
+        let image = FileImage(length: 3000, extents: [Extent(blob: "a", length: 1000), Extent(blob: "b", length: 2000)])
+        #expect(image.mergeStart(under: 1000) == nil)
+        #expect(image.mergeStart(under: 4000) == 0)
     }
 }

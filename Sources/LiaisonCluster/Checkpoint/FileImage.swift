@@ -71,15 +71,15 @@ public struct FileImage: Codable, Equatable, Sendable {
         return FileImage(length: length, extents: result)
     }
 
-    /// Where the extents at the end are small enough to be merged into one: the start of the shortest tail
-    /// of two or more extents whose last ones together are at least as long as the one before them (so each
-    /// byte is uploaded again a logarithmic number of times and a file growing in small appends keeps few
-    /// extents); nil when none is.
-    public var mergeStart: UInt64? {
-        guard extents.count > 1 else { return nil }
+    /// Where the small extents at the end are merged into one: the start of the shortest tail of two or more
+    /// extents, each shorter than `limit`, whose last ones together are at least as long as the one before
+    /// them (so a file growing in small appends keeps few extents, and each byte is uploaded again a
+    /// logarithmic number of times until its extent reaches `limit`); nil when there is none.
+    public func mergeStart(under limit: UInt64) -> UInt64? {
+        guard extents.count > 1, extents[extents.count - 1].length < limit else { return nil }
         var first = extents.count - 1
         var tail = extents[first].length
-        while first > 0, extents[first - 1].length <= tail {
+        while first > 0, extents[first - 1].length <= tail, extents[first - 1].length < limit {
             first -= 1
             tail += extents[first].length
         }

@@ -141,6 +141,9 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
         }
     }
 
+    /// Extents shorter than this are merged as a file grows (a megabyte: two chunks).
+    static let mergedExtent: UInt64 = 1 << 20
+
     /// The image of `file` (now `size` bytes) after uploading its `changed` ranges over `old`, with the ranges
     /// the extents at its end merge into (see `FileImage.mergeStart`), or the whole file when its changes
     /// do not cover what is new.
@@ -158,7 +161,7 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
             if !clamped.isEmpty { ChangeTrackingFileSystem.add(clamped, to: &ranges) }
         }
         let planned = old.replacing(ranges.map { ($0, "") }, length: size)
-        if let start = planned?.mergeStart {
+        if let start = planned?.mergeStart(under: Self.mergedExtent) {
             ChangeTrackingFileSystem.add(start..<size, to: &ranges)
         } else if planned == nil {
             ranges = size > 0 ? [0..<size] : []
