@@ -2,6 +2,7 @@
 #define LIAISON_NATS_SHIM_H
 
 #include <nats/nats.h>
+#include <string.h>
 
 /* What Swift would otherwise do by filling C option structs field by field: each helper sets up one
    libnats call the way the cluster uses it. */
@@ -47,13 +48,17 @@ static inline natsStatus lnats_jetstream(jsCtx **js, natsConnection *nc, int64_t
     return natsConnection_JetStream(js, nc, &o);
 }
 
-/* Creates the stream `name` holding the one subject `subject` in files with `replicas` copies, or
-   finds it as it is. */
+/* Creates the stream `name` holding the one subject `subject` in files with `replicas` copies, or finds it
+   as it is: NATS_MISMATCH if it holds other subjects (made by an older Liaison). */
 static inline natsStatus lnats_ensure_stream(jsCtx *js, const char *name, const char *subject, int64_t replicas,
                                              jsErrCode *err) {
     jsStreamInfo *si = NULL;
     natsStatus s = js_GetStreamInfo(&si, js, name, NULL, err);
-    if (s == NATS_OK) { jsStreamInfo_Destroy(si); return s; }
+    if (s == NATS_OK) {
+        int same = si->Config->SubjectsLen == 1 && strcmp(si->Config->Subjects[0], subject) == 0;
+        jsStreamInfo_Destroy(si);
+        return same ? NATS_OK : NATS_MISMATCH;
+    }
     jsStreamConfig cfg;
     jsStreamConfig_Init(&cfg);
     const char *subjects[1] = { subject };
@@ -132,7 +137,10 @@ static inline natsStatus lnats_pull_all(natsSubscription **sub, jsCtx *js, const
     so.Config.AckPolicy = js_AckNone;
     so.Config.Replicas = 1;
     so.Config.MemoryStorage = true;
-    return js_PullSubscribe(sub, js, subject, NULL, &o, &so, err);
+    natsStatus s = js_PullSubscribe(sub, js, subject, NULL, &o, &so, err);
+    /* A fetch's messages wait in the subscription until read: libnats would drop those past 64 MiB. */
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(*sub, -1, -1);
+    return s;
 }
 
 /* The stream sequence of a message a JetStream consumer delivered (0 if it carries none). */

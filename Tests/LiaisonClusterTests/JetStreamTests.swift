@@ -16,6 +16,20 @@ import Testing
         #expect(try log.readAll(through: 4).map([UInt8].init) == [[1], [2, 2], [], [3]])
     }
 
+    @Test func aLogOfLargeRecordsIsReadWholePastWhatASubscriptionHoldsByDefault() throws {
+        let server = try NATSServer()
+        let log = try JetStreamLog(NATSConnection(url: server.url, name: "t"), stream: "T", subject: "t.log", replicas: 1)
+        // 160 records of 512 KiB: 80 MiB, more than the 64 MiB libnats keeps for a subscription by default.
+        let record = [UInt8](repeating: 7, count: 512 * 1024)
+        for batch in 0..<16 { try log.append(Array(repeating: record, count: 10), after: UInt64(batch * 10)) }
+        var (count, bytes) = (0, 0)
+        try log.forEach(through: 160) { record in
+            count += 1
+            bytes += record.bytes.count
+        }
+        #expect(count == 160 && bytes == 160 * record.count)
+    }
+
     @Test func anAppendThatDoesNotFollowTheLogsEndIsRefused() throws {
         let server = try NATSServer()
         let connection = try NATSConnection(url: server.url, name: "t")

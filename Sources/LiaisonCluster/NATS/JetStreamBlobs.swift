@@ -22,6 +22,9 @@ public final class JetStreamBlobs: @unchecked Sendable {
         self.wait = wait.components.seconds * 1000
         var code = jsErrCode(0)
         let status = lnats_ensure_stream(context.pointer, stream, "\(prefix).>", Int64(replicas), &code)
+        guard status != NATS_MISMATCH else {
+            throw NATSError("stream \(stream) holds other subjects than \(prefix).> (made by an older Liaison: remove it)", status)
+        }
         guard status == NATS_OK else { throw NATSError("stream \(stream)", status, code: code) }
     }
 
@@ -99,21 +102,15 @@ public final class JetStreamBlobs: @unchecked Sendable {
             natsSubscription_Destroy(subscription)
         }
         let skip = prefix.utf8.count + 1
-        var code = jsErrCode(0)
-        while true {
-            var batch = natsMsgList()
-            let fetched = natsSubscription_Fetch(&batch, subscription, 256, wait, &code)
-            guard fetched == NATS_OK else { throw NATSError("read \(stream)", fetched, code: code) }
-            defer { natsMsgList_Destroy(&batch) }
-            for index in 0..<Int(batch.Count) {
-                guard let message = batch.Msgs[index] else { continue }
+        // About JetStreamLog.fetchBytes a batch (see there).
+        try context.fetch(subscription, from: stream, through: last, wait: wait, batch: { JetStreamLog.fetchBytes / chunkBytes })
+        { messages in
+            for message in messages {
                 let length = Int(natsMsg_GetDataLength(message))
-                if length >= 8 {
-                    let chunk = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
-                    let name = String(cString: natsMsg_GetSubject(message)).dropFirst(skip)
-                    try each(name, Self.integer(chunk, at: 0) * chunkBytes, UnsafeRawBufferPointer(rebasing: chunk[8...]))
-                }
-                if lnats_stream_sequence(message) >= last { return }
+                guard length >= 8 else { continue }
+                let chunk = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
+                let name = String(cString: natsMsg_GetSubject(message)).dropFirst(skip)
+                try each(name, Self.integer(chunk, at: 0) * chunkBytes, UnsafeRawBufferPointer(rebasing: chunk[8...]))
             }
         }
     }

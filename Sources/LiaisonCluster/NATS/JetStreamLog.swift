@@ -36,6 +36,9 @@ public final class JetStreamLog: @unchecked Sendable {
         self.wait = wait.components.seconds * 1000
         var code = jsErrCode(0)
         let status = lnats_ensure_stream(context.pointer, stream, subject, Int64(replicas), &code)
+        guard status != NATS_MISMATCH else {
+            throw NATSError("stream \(stream) holds other subjects than \(subject) (made by an older Liaison: remove it)", status)
+        }
         guard status == NATS_OK else { throw NATSError("stream \(stream)", status, code: code) }
     }
 
@@ -52,7 +55,7 @@ public final class JetStreamLog: @unchecked Sendable {
     }
 
     /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
-    public func readAll(through last: UInt64) throws(NATSError) -> [Data] {
+    public func readAll(through last: UInt64) throws -> [Data] {
         var records: [Data] = []
         records.reserveCapacity(Int(min(last, 1 << 24)))
         try forEach(through: last) { record in records.append(Data(record.bytes)) }
@@ -60,34 +63,34 @@ public final class JetStreamLog: @unchecked Sendable {
     }
 
     /// Hands `each` every record from sequence `first` up to `last`, oldest first, in place, fetched in batches
-    /// through a pull consumer.
-    public func forEach(from first: UInt64 = 1, through last: UInt64, _ each: (Record) -> Void) throws(NATSError) {
+    /// through a pull consumer. A batch is about `fetchBytes` (its count follows the records' sizes so far): the
+    /// NATS server closes a client that falls 64 MiB behind, and libnats holds a batch in memory.
+    public func forEach(from first: UInt64 = 1, through last: UInt64, _ each: (Record) -> Void) throws {
         guard last > 0, first <= last else { return }
         let subscription = try context.consumer("read \(stream): make a consumer") { subscription, wait, code in
             lnats_pull_all(&subscription, context.pointer, subject, first, wait, &code)
         }
-        var code = jsErrCode(0)
         defer {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
-        while true {
-            var batch = natsMsgList()
-            let fetched = natsSubscription_Fetch(&batch, subscription, Self.fetchBatch, wait, &code)
-            guard fetched == NATS_OK else { throw NATSError("read \(stream)", fetched, code: code) }
-            defer { natsMsgList_Destroy(&batch) }
-            for index in 0..<Int(batch.Count) {
-                guard let message = batch.Msgs[index] else { continue }
-                let sequence = lnats_stream_sequence(message)
-                each(Record(sequence: sequence, bytes: UnsafeRawBufferPointer(
-                    start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message))), message: message))
-                if sequence >= last { return }
+        // The first batch assumes the largest records NATS carries (1 MiB).
+        var count = Self.fetchBytes >> 20
+        try context.fetch(subscription, from: stream, through: last, wait: wait, batch: { count }) { messages in
+            var bytes = 0
+            for message in messages {
+                let length = Int(natsMsg_GetDataLength(message))
+                bytes += length
+                each(Record(sequence: lnats_stream_sequence(message),
+                            bytes: UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length), message: message))
             }
+            count = min(Self.fetchRecords, max(1, Self.fetchBytes / max(1, bytes / max(1, messages.count))))
         }
     }
 
-    /// Records asked for per fetch while reading the whole log.
-    static let fetchBatch: Int32 = 4096
+    /// About how many bytes, and at most how many records, a read fetches at a time.
+    static let fetchBytes = 16 << 20
+    static let fetchRecords = 4096
 
     /// The bytes of the record at `sequence`, nil if the log has none there (never written, or purged).
     public func record(at sequence: UInt64) throws(NATSError) -> [UInt8]? {
