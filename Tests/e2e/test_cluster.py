@@ -410,6 +410,30 @@ async def test_a_node_that_takes_over_starts_from_the_last_checkpoint_and_replay
     assert [r["type"] for r in replies].count("ok") == 1, replies
 
 
+async def test_a_message_retention_erased_is_not_in_what_the_next_active_node_restores_or_replays(server_factory, nats):
+    """Retention erases a body at a snapshot; the checkpoint after it replaces the extents that held it and
+    purges the journal records that did: the node that takes over has the tombstone and the body nowhere."""
+    flags = ["--retention-days", "0.00003", "--snapshot-interval", "0.2"]  # old after 2.6 s
+    a, b = (start_node(server_factory, nats, name, "r" * 32, extra_args=flags) for name in ("a", "b"))
+    await (await a.login("harry", "hcp")).close()
+    m = await b.login("mia", "msl")
+    room = await create_room(m, "group", ["harry"], title="retained")
+    secret = "the body retention erases " + "x" * 40
+    await m.ok("msg.send", room=room, body=secret, client_msg_id="old")
+    deadline = time.monotonic() + 20
+    while (await m.ok("room.history", room=room))["messages"][0].get("kind") != "erased":
+        assert time.monotonic() < deadline, "not erased"
+        await asyncio.sleep(0.2)
+    await wait_for_checkpoints(a)
+    a.kill()
+    active = wait_for_active([b])
+    assert node_metric(active, "liaison_cluster_takeover_records") > 0
+    h, msgs = await connect_replay(active, "harry", "hcp")
+    assert [(x["seq"], x.get("kind"), "body" in x) for x in msgs] == [(1, "erased", False)], msgs
+    data = Path(active.data_dir)
+    assert [p for p in data.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()] == []
+
+
 async def test_the_users_of_a_relaying_node_that_dies_go_offline_and_come_back_on_another(server_factory, nats):
     a, b, c = three_nodes(server_factory, nats)
     w = await b.login("wanda", "msl")

@@ -131,6 +131,12 @@ public final class RoomService: Sendable {
     /// Whether any room changed since its last snapshot.
     var hasChanges: Bool { context.index.hasDirty }
 
+    /// Whether retention has messages of some room to erase, sent before `cutoff`.
+    func retentionDue(before cutoff: Millis) async -> Bool {
+        for room in context.index.all() where await room.retentionDue(before: cutoff) { return true }
+        return false
+    }
+
     /// Writes a snapshot of every room changed since the last one, and erases what retention says is
     /// due (a room with messages to erase is snapshotted too). Returns false if any failed (they stay
     /// marked for the next cycle). Call after rotating the journal.

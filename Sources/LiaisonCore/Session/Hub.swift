@@ -105,12 +105,16 @@ public final class Hub: Sendable {
     }
 
     /// With retention on it runs every time (messages age without any change), rotating the journal only
-    /// when something changed.
+    /// when something changed or messages are due to be erased (the journal may hold them: in a cluster, only
+    /// a snapshot that covers the erasure lets it drop them).
     private func writeSnapshot() async {
         let modChanged = await mod.hasChanges
         let meetingsChanged = await meetings.hasChanges
-        let changed = rooms.hasChanges || modChanged || meetingsChanged
+        var changed = rooms.hasChanges || modChanged || meetingsChanged
         guard changed || configuration.retention != nil else { return }
+        if !changed, let retention = configuration.retention {
+            changed = await rooms.retentionDue(before: retention.cutoff(now: WallClock.now()))
+        }
         let segment = changed ? await journal.rotate() : nil
         let roomsWritten = await rooms.writeSnapshots(io: storage)
         let modWritten = await mod.writeSnapshot(io: storage)
