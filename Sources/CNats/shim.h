@@ -113,17 +113,6 @@ static inline jsOptions lnats_waiting(int64_t wait) {
     return o;
 }
 
-/* An ordered consumer of every record of `subject`, from the first; its creation answered within `wait` ms. */
-static inline natsStatus lnats_read_all(natsSubscription **sub, jsCtx *js, const char *subject, int64_t wait,
-                                        jsErrCode *err) {
-    jsOptions o = lnats_waiting(wait);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Ordered = true;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    return js_SubscribeSync(sub, js, subject, &o, &so, err);
-}
-
 /* A pull consumer (ephemeral, no acks) of every record of `subject` from sequence `from` (the first if 0 or 1):
    read in batches with natsSubscription_Fetch, many times faster than one message at a time. One replica in
    memory: it lives for one read. Its creation answered within `wait` ms. */

@@ -61,28 +61,40 @@ public final class JetStreamBlobs: @unchecked Sendable {
     public func get(_ name: String, write: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         let subject = subject(name)
         let subscription = try context.consumer("read \(name) from \(stream)") { subscription, wait, code in
-            lnats_read_all(&subscription, context.pointer, subject, wait, &code)
+            lnats_pull_all(&subscription, context.pointer, subject, 1, wait, &code)
         }
         defer {
             natsSubscription_Unsubscribe(subscription)
             natsSubscription_Destroy(subscription)
         }
-        var expected = 0
+        var code = jsErrCode(0)
+        var (expected, count) = (0, 1)
+        var heard = ContinuousClock.now
         while true {
-            var message: OpaquePointer?
-            let next = natsSubscription_NextMsg(&message, subscription, expected == 0 ? 2000 : wait)
-            if next == NATS_TIMEOUT { return false }
-            try check("read \(name) from \(stream)", next)
-            guard let message else { continue }
-            defer { natsMsg_Destroy(message) }
-            let length = Int(natsMsg_GetDataLength(message))
-            guard length >= 8 else { return false }
-            let chunk = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
-            let (index, count) = (Self.integer(chunk, at: 0), Self.integer(chunk, at: 4))
-            guard index == expected else { return false }
-            try write(UnsafeRawBufferPointer(rebasing: chunk[8...]))
-            expected += 1
-            if expected == count { return true }
+            var list = natsMsgList()
+            let batch = min(count - expected, JetStreamLog.fetchBytes / chunkBytes)
+            let fetched = natsSubscription_Fetch(&list, subscription, Int32(max(1, batch)), 250, &code)
+            defer { natsMsgList_Destroy(&list) }
+            guard fetched == NATS_OK || fetched == NATS_TIMEOUT else {
+                throw NATSError("read \(name) from \(stream)", fetched, code: code)
+            }
+            guard list.Count > 0 else {
+                // No first chunk within 2 s: there is no such blob.
+                if ContinuousClock.now - heard > .milliseconds(expected == 0 ? 2000 : wait) { return false }
+                continue
+            }
+            heard = .now
+            for index in 0..<Int(list.Count) {
+                guard let message = list.Msgs[index] else { continue }
+                let length = Int(natsMsg_GetDataLength(message))
+                guard length >= 8 else { return false }
+                let chunk = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: length)
+                guard Self.integer(chunk, at: 0) == expected else { return false }
+                count = Self.integer(chunk, at: 4)
+                try write(UnsafeRawBufferPointer(rebasing: chunk[8...]))
+                expected += 1
+                if expected == count { return true }
+            }
         }
     }
 
