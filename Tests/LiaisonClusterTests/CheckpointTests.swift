@@ -138,6 +138,23 @@ import Testing
         #expect(try copy.contents() == source.contents())
     }
 
+    @Test func aCheckpointPreparedAgainAfterOneThatWasNeverNamedIsRestored() throws {
+        let server = try NATSServer()
+        let source = try DataDirectory()
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        try source.append("rooms/r1/messages.log", Array(0..<100))
+        _ = try checkpoint(source, store, through: 1)
+        try source.files.overwrite(source.path("rooms/r1/messages.log"), at: 10, with: [0, 0])
+        // No journal record ever named this one: the next snapshot prepares again, covering the same records,
+        // and must still carry the overwrite.
+        _ = try store.prepare(through: 5)
+        try source.append("rooms/r1/messages.log", Array(100..<120))
+        let manifest = try checkpoint(source, store, through: 5)
+        let (copy, through) = try restored(server, manifest, term: 2)
+        #expect(through == 5)
+        #expect(try copy.contents() == source.contents())
+    }
+
     @Test func aCheckpointWhoseBlobsAreGoneIsNotRestored() throws {
         let server = try NATSServer()
         let source = try DataDirectory()

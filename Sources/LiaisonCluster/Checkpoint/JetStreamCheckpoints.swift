@@ -42,6 +42,8 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
     private let slack: UInt64
     private var committed = Manifest(through: 0, files: [:])
     private var committedName: String?
+    /// The changes a prepared checkpoint uploaded, until one counts: the next one builds on the last that did.
+    private var uncommitted: [String: [Range<UInt64>]] = [:]
     private var generation = 0
     private var blobCount = 0
     private let uploaded = Counter(label: "liaison_cluster_checkpoint_bytes_total")
@@ -111,7 +113,11 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
     /// Uploads what changed in the files since the last checkpoint (every file, when superseded blobs
     /// outweigh the live ones), then a manifest of them all covering the journal through `through`.
     public func prepare(through: UInt64) throws -> Prepared {
-        let changes = files.takeChanges()
+        var changes = files.takeChanges()
+        for (path, ranges) in uncommitted {
+            for range in ranges { ChangeTrackingFileSystem.add(range, to: &changes[path, default: []]) }
+        }
+        uncommitted = [:]
         do {
             let (stored, last) = try blobs.size()
             let live = committed.files.values.reduce(0) { $0 + $1.length }
@@ -130,9 +136,10 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
                                         uploaded: &bytesUploaded)
             }
             let manifest = Manifest(through: through, files: next)
-            let name = "\(term)-\(generation)-manifest-\(through)"
+            let name = nextBlob() + "-manifest"
             let bytes = try JSONEncoder().encode(manifest)
             try blobs.put(name, size: bytes.count) { offset, length in Array(bytes[offset..<(offset + length)]) }
+            uncommitted = changes
             return Prepared(manifest: name, through: through, uploaded: bytesUploaded + bytes.count, files: next,
                             supersedes: rewrite ? last + 1 : nil)
         } catch {
@@ -193,6 +200,7 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
         let previous = committedName
         committed = Manifest(through: prepared.through, files: prepared.files)
         committedName = prepared.manifest
+        uncommitted = [:]
         made.increment()
         if let supersedes = prepared.supersedes {
             try blobs.removeAll(below: supersedes)
