@@ -101,8 +101,14 @@ start_cluster 2
 harness fill-journal "$PORT_B" chat --rooms "$CHAT_ROOMS" --members 2 --window 16 --size 100 --warmup 0 --ramp 1 --user-prefix fill
 kill -KILL "${PIDS[1]}"
 killed=$(date +%s.%N)
+waited_from=$SECONDS
 while true; do
     [ "$(role_of "$PORT_B")" = active ] || [ "$(role_of "$PORT_C")" = active ] && break
+    if (( SECONDS - waited_from > 120 )); then
+        echo "no node became active within 120 s of the kill (see $OUT/b-2.log, $OUT/c-2.log)" >&2
+        stop_all
+        exit 1
+    fi
     sleep 0.02
 done
 records=$(grep -ho "active: [0-9]* journal records applied" "$OUT"/b-2.log "$OUT"/c-2.log | grep -o "^active: [0-9]*" | grep -o "[0-9]*" | tail -1)
