@@ -78,7 +78,7 @@ public final class ClusterNode: Sendable {
         let blobs = try JetStreamBlobs(bus, stream: Self.stateStream, prefix: "liaison.state", replicas: configuration.replicas)
         return try JetStreamJournal.open(
             log, subjects: Self.journalSubjects, node: configuration.node, checkpointRecords: configuration.checkpointRecords,
-            checkpoints: { term in JetStreamCheckpoints(blobs: blobs, files: files, base: files.base, term: term) },
+            checkpoints: { term in JetStreamCheckpoints(blobs: blobs, files: files, term: term) },
             fenced: fenced)
     }
 }

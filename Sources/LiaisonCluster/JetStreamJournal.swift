@@ -158,9 +158,9 @@ public final class JetStreamJournal: JournalWriter, @unchecked Sendable {
     /// the snapshotted records it covers. Runs on the hub's storage queue, while no snapshot file changes.
     public func removeSegments(before segment: UInt64) throws {
         condition.lock()
-        let due = sinceCheckpoint >= checkpointRecords || checkpoints.erasurePending
+        let enough = sinceCheckpoint >= checkpointRecords
         condition.unlock()
-        guard due, segment > 1 else { return }
+        guard enough || checkpoints.erasurePending, segment > 1 else { return }
         let started = ContinuousClock.now
         let through = segment - 1
         let prepared = try checkpoints.prepare(through: through)

@@ -52,14 +52,14 @@ import Testing
 
     func restored(_ server: NATSServer, _ manifest: String, term: UInt64) throws -> (DataDirectory, UInt64) {
         let directory = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: directory.files, base: LocalFileSystem(), term: term)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: directory.files, term: term)
         return (directory, try store.restore(manifest).through)
     }
 
     @Test func anotherDataDirectoryGetsBackTheSnapshotFilesAndNothingElse() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 1)
         try source.append("rooms/r1/messages.log", Array(0..<200))
         try source.files.replace(source.path("rooms/r1/meta.json"), with: Array("{\"lastSeq\":1}".utf8))
         try source.files.replace(source.path("mod.json"), with: Array("{}".utf8))
@@ -75,7 +75,7 @@ import Testing
     @Test func aLaterCheckpointUploadsOnlyTheAppendedBytes() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 1)
         let log = "rooms/r1/messages.log"
         try source.append(log, [UInt8](repeating: 1, count: 1000))
         _ = try checkpoint(source, store, through: 1)
@@ -85,7 +85,7 @@ import Testing
         #expect(prepared.uploaded < 1000)  // the 10 bytes and the manifest
         // So does the next node, on top of what it restored.
         let copy = try DataDirectory()
-        let next = JetStreamCheckpoints(blobs: try blobs(server), files: copy.files, base: LocalFileSystem(), term: 2)
+        let next = JetStreamCheckpoints(blobs: try blobs(server), files: copy.files, term: 2)
         _ = try next.restore(prepared.manifest)
         try copy.append(log, [UInt8](repeating: 3, count: 10))
         let after = try next.prepare(through: 3)
@@ -99,7 +99,7 @@ import Testing
     @Test func overwrittenBytesAreInNoBlobOnceTheNextCheckpointCountsAndRemovedFilesAreGone() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 1)
         let log = "rooms/r1/messages.log"
         let secret = Array("a message retention erases".utf8)
         try source.append(log, [UInt8](repeating: 1, count: 100) + secret + [UInt8](repeating: 1, count: 500))
@@ -123,7 +123,7 @@ import Testing
     @Test func blobsNoManifestNamesAreRemovedOnceTheyOutweighTheLiveBytesTwice() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 2,
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 2,
                                          slack: 0)
         try source.files.replace(source.path("mod.json"), with: [UInt8](repeating: 1, count: 500))
         _ = try checkpoint(source, store, through: 1)
@@ -141,7 +141,7 @@ import Testing
     @Test func aCheckpointPreparedAgainAfterOneThatWasNeverNamedIsRestored() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 1)
         try source.append("rooms/r1/messages.log", Array(0..<100))
         _ = try checkpoint(source, store, through: 1)
         try source.files.overwrite(source.path("rooms/r1/messages.log"), at: 10, with: [0, 0])
@@ -158,7 +158,7 @@ import Testing
     @Test func aCheckpointWhoseBlobsAreGoneIsNotRestored() throws {
         let server = try NATSServer()
         let source = try DataDirectory()
-        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, base: LocalFileSystem(), term: 1)
+        let store = JetStreamCheckpoints(blobs: try blobs(server), files: source.files, term: 1)
         try source.append("rooms/r1/messages.log", Array(0..<100))
         let manifest = try checkpoint(source, store, through: 1)
         try blobs(server).remove("1-0-1")

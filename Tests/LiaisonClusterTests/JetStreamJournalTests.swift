@@ -18,7 +18,7 @@ import Testing
         let files = ChangeTrackingFileSystem(root: root, base: LocalFileSystem(), tracked: Hub.isSnapshotFile)
         let journal = try JetStreamJournal.open(
             log, subjects: subjects, node: node, checkpointRecords: 1,
-            checkpoints: { JetStreamCheckpoints(blobs: blobs, files: files, base: LocalFileSystem(), term: $0) },
+            checkpoints: { JetStreamCheckpoints(blobs: blobs, files: files, term: $0) },
             fenced: fenced)
         return (journal, files)
     }

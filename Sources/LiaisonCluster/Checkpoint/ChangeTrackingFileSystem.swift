@@ -42,18 +42,21 @@ public final class ChangeTrackingFileSystem: FileSystem {
         }
     }
 
+    /// `path` relative to `root`, if it is a tracked file.
+    private func trackedPath(_ path: String) -> String? {
+        guard path.hasPrefix(root + "/") else { return nil }
+        let relative = String(path.dropFirst(root.count + 1))
+        return tracked(relative) ? relative : nil
+    }
+
     /// Records that bytes `range` of `path` changed (the whole file from `range.lowerBound` when the range
-    /// is open-ended).
+    /// is open-ended), if it is tracked.
     private func note(_ path: String, _ range: Range<UInt64>) {
-        guard let relative = relative(path), tracked(relative), !range.isEmpty else { return }
+        guard let relative = trackedPath(path), !range.isEmpty else { return }
         changes.withLock { Self.add(range, to: &$0[relative, default: []]) }
     }
 
-    private func relative(_ path: String) -> String? {
-        guard path.hasPrefix(root + "/") else { return nil }
-        return String(path.dropFirst(root.count + 1))
-    }
-
+    /// Adds `range` to the ascending, disjoint `ranges`, merging it with those it overlaps or touches.
     static func add(_ range: Range<UInt64>, to ranges: inout [Range<UInt64>]) {
         var merged = range
         var result: [Range<UInt64>] = []
@@ -84,10 +87,10 @@ public final class ChangeTrackingFileSystem: FileSystem {
     public func restrictToOwner(_ path: String) throws { try base.restrictToOwner(path) }
 
     public func openForAppending(_ path: String) throws -> any AppendableFile {
+        guard trackedPath(path) != nil else { return try base.openForAppending(path) }
         let created = !base.exists(path)
         let file = try base.openForAppending(path)
         if created { note(path, Self.wholeFile) }
-        guard let relative = relative(path), tracked(relative) else { return file }
         return TrackedFile(file: file) { [self] count in
             let end = try base.size(of: path) ?? 0
             note(path, end..<(end + UInt64(count)))
@@ -103,7 +106,7 @@ public final class ChangeTrackingFileSystem: FileSystem {
     public func overwrite(_ path: String, at offset: UInt64, with bytes: [UInt8]) throws {
         try base.overwrite(path, at: offset, with: bytes)
         note(path, offset..<(offset + UInt64(bytes.count)))
-        if let relative = relative(path), tracked(relative) { overwrites.withLock { $0 = true } }
+        if trackedPath(path) != nil { overwrites.withLock { $0 = true } }
     }
 
     public func rename(_ source: String, to destination: String) throws {

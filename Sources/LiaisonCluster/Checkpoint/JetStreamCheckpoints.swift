@@ -35,7 +35,8 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
 
     private let blobs: JetStreamBlobs
     private let files: ChangeTrackingFileSystem
-    private let base: any FileSystem
+    /// Where the files are read and restored, untracked.
+    private var base: any FileSystem { files.base }
     /// The term of the node (the journal sequence at which it became active): it names its blobs.
     private let term: UInt64
     /// What the stream may hold beyond twice the live bytes before a checkpoint rewrites every file.
@@ -49,11 +50,9 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
     private let uploaded = Counter(label: "liaison_cluster_checkpoint_bytes_total")
     private let made = Counter(label: "liaison_cluster_checkpoints_total")
 
-    public init(blobs: JetStreamBlobs, files: ChangeTrackingFileSystem, base: any FileSystem, term: UInt64,
-                slack: UInt64 = 64 << 20) {
+    public init(blobs: JetStreamBlobs, files: ChangeTrackingFileSystem, term: UInt64, slack: UInt64 = 64 << 20) {
         self.blobs = blobs
         self.files = files
-        self.base = base
         self.term = term
         self.slack = slack
     }
@@ -157,10 +156,11 @@ public final class JetStreamCheckpoints: @unchecked Sendable {
     private func upload(_ file: String, size: UInt64, over old: FileImage, changed: [Range<UInt64>],
                         uploaded total: inout Int) throws -> FileImage {
         var ranges: [Range<UInt64>] = []
+        let starts = old.starts
         for range in changed {
             // Within what was checkpointed: the whole extents it touches, so their blobs are no longer named.
             var widened = range
-            for (start, extent) in zip(old.starts, old.extents)
+            for (start, extent) in zip(starts, old.extents)
             where start < range.upperBound && start + extent.length > range.lowerBound {
                 widened = min(widened.lowerBound, start)..<max(widened.upperBound, start + extent.length)
             }

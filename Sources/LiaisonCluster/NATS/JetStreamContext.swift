@@ -43,10 +43,9 @@ final class JetStreamContext: @unchecked Sendable {
 
     /// Fetches the messages of the pull consumer `subscription` of `stream` in batches of `batch()` and hands
     /// each batch to `each` (valid during the call only), up to and including the one with stream sequence
-    /// `last`. Each
-    /// fetch waits at most a quarter second: the server sometimes stops short of a batch it could fill and
-    /// holds the rest back until the fetch expires, and the next fetch gets them at once. Throws once no
-    /// message came for `wait` ms, or if libnats dropped any (past the subscription's limits).
+    /// `last`. Each fetch waits at most a quarter second: the server sometimes stops short of a batch it could
+    /// fill and holds the rest back until the fetch expires, and the next fetch gets them at once. Throws once
+    /// no message came for `wait` ms, or if libnats dropped any (past the subscription's limits).
     func fetch(_ subscription: OpaquePointer, from stream: String, through last: UInt64, wait: Int64,
                batch: () -> Int, _ each: ([OpaquePointer]) throws -> Void) throws {
         var code = jsErrCode(0)

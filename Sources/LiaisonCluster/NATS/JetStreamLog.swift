@@ -54,14 +54,6 @@ public final class JetStreamLog: @unchecked Sendable {
         return last
     }
 
-    /// Every record up to sequence `last`, oldest first, fetched in batches through a pull consumer.
-    public func readAll(through last: UInt64) throws -> [Data] {
-        var records: [Data] = []
-        records.reserveCapacity(Int(min(last, 1 << 24)))
-        try forEach(through: last) { record in records.append(Data(record.bytes)) }
-        return records
-    }
-
     /// Hands `each` every record from sequence `first` up to `last`, oldest first, in place, fetched in batches
     /// through a pull consumer. A batch is about `fetchBytes` (its count follows the records' sizes so far): the
     /// NATS server closes a client that falls 64 MiB behind, and libnats holds a batch in memory.
