@@ -30,6 +30,16 @@ import Testing
         #expect(count == 160 && bytes == 160 * record.count)
     }
 
+    @Test func aStreamMadeWithOtherSubjectsIsRefusedWithAClearError() throws {
+        let server = try NATSServer()
+        let connection = try NATSConnection(url: server.url, name: "t")
+        _ = try JetStreamLog(connection, stream: "T", subject: "t.log", replicas: 1)
+        let error = try #require(throws: NATSError.self) {
+            try JetStreamLog(connection, stream: "T", subject: "t.>", replicas: 1)
+        }
+        #expect(error.operation.contains("holds other subjects than t.>"))
+    }
+
     @Test func anAppendThatDoesNotFollowTheLogsEndIsRefused() throws {
         let server = try NATSServer()
         let connection = try NATSConnection(url: server.url, name: "t")

@@ -703,6 +703,7 @@ async def test_on_a_three_server_nats_cluster_with_three_replicas_losing_a_nats_
     (["--node", "n" * 65], "--node must be 1 to 64 letters"),
     (["--cluster-lease", "0.4"], "--cluster-lease must be at least 0.5 seconds"),
     (["--cluster-replicas", "2"], "--cluster-replicas must be 1, 3 or 5"),
+    (["--cluster-checkpoint-records", "0"], "--cluster-checkpoint-records must be at least 1"),
 ])
 def test_bad_cluster_flags_stop_the_server_with_a_clear_message(tmp_path, args, says):
     flags = {"--cluster": "nats://127.0.0.1:1", "--node": "a"}
